@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "landcover",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "landcover", targets: ["landcover"]),
+        .library(name: "GeoRaster", targets: ["GeoRaster"]),
+        .library(name: "LandCoverData", targets: ["LandCoverData"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // MARK: System libraries (one importer each)
+        .systemLibrary(
+            name: "CGDAL",
+            pkgConfig: "gdal",
+            providers: [.apt(["libgdal-dev", "libproj-dev"])]
+        ),
+
+        // MARK: Geospatial I/O
+        .target(name: "GeoRaster", dependencies: ["CGDAL"]),
+
+        // MARK: Domain: CORINE, Sentinel-2, chips
+        .target(name: "LandCoverData", dependencies: ["GeoRaster"]),
+
+        // MARK: Command line
+        .target(
+            name: "LandCoverCLI",
+            dependencies: [
+                "GeoRaster", "LandCoverData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "landcover", dependencies: ["LandCoverCLI"]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["GeoRaster"], path: "Tests/TestSupport"),
+        .testTarget(name: "GeoRasterTests", dependencies: ["GeoRaster", "TestSupport"]),
+        .testTarget(name: "LandCoverDataTests", dependencies: ["LandCoverData", "GeoRaster", "TestSupport"]),
+        .testTarget(
+            name: "LandCoverCLITests", dependencies: ["LandCoverCLI", "LandCoverData", "GeoRaster", "TestSupport"]),
+    ]
+)

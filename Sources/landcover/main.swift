@@ -1,0 +1,3 @@
+import LandCoverCLI
+
+LandCoverCommand.main()

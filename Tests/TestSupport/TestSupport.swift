@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// Paths and helpers shared by the test targets.
+public enum TestPaths {
+    /// The repository root (three levels above this file).
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The team's read-only `../shared` folder beside the checkout (absent on a user's fresh clone).
+    public static let shared: URL = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
+
+    /// A path inside `../shared/testdata`.
+    public static func sharedTestData(_ relative: String) -> URL {
+        shared.appendingPathComponent("testdata").appendingPathComponent(relative)
+    }
+
+    /// Whether a path inside `../shared/testdata` exists.
+    public static func hasSharedTestData(_ relative: String) -> Bool {
+        FileManager.default.fileExists(atPath: sharedTestData(relative).path)
+    }
+
+    /// The bundled `SampleData` folder.
+    public static let sampleData: URL = repositoryRoot.appendingPathComponent("SampleData")
+}
+
+/// A fresh temporary directory, removed when the value is deinitialised.
+public final class TemporaryDirectory: @unchecked Sendable {
+    /// The directory.
+    public let url: URL
+
+    /// Creates a unique directory under the system temporary directory.
+    public init(_ prefix: String = "landcover-test") {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// A path inside the directory.
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+/// Expects `actual` within `atol + rtol * |expected|` of `expected`.
+public func expectClose(
+    _ actual: Double, _ expected: Double, rtol: Double = 1e-6, atol: Double = 0,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let tolerance = atol + rtol * abs(expected)
+    #expect(
+        abs(actual - expected) <= tolerance, "\(actual) vs \(expected) (tolerance \(tolerance))",
+        sourceLocation: sourceLocation)
+}
