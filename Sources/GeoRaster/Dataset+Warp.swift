@@ -91,6 +91,24 @@ extension Dataset {
         return Dataset(handle: handle, path: destination)
     }
 
+    /// Copies vector layers with `ogr2ogr` semantics (`GDALVectorTranslate`), for example an in-memory subset:
+    /// `vectorTranslate(to: "", arguments: ["-f", "Memory", "-spat", …])`.
+    public func vectorTranslate(to destination: String, arguments: [String]) throws -> Dataset {
+        let argv = StringList(arguments)
+        guard let translateOptions = GDALVectorTranslateOptionsNew(argv.pointer, nil) else {
+            throw GDALError(
+                code: 0, message: "invalid vector translate options \(arguments)", call: "GDALVectorTranslateOptionsNew"
+            )
+        }
+        defer { GDALVectorTranslateOptionsFree(translateOptions) }
+        var usageError: Int32 = 0
+        var sources: [GDALDatasetH?] = [liveHandle]
+        let handle = try withGDALErrors("GDALVectorTranslate(\(path))") {
+            GDALVectorTranslate(destination, nil, 1, &sources, translateOptions, &usageError)
+        }
+        return Dataset(handle: handle, path: destination.isEmpty ? "Memory:\(path)" : destination)
+    }
+
     /// Burns the features of `vector` into this raster (`GDALRasterize`), for example
     /// `["-a", "Code_18", "-l", "layer"]`; the layers are reprojected to this raster's CRS on the fly.
     public func rasterize(from vector: Dataset, arguments: [String]) throws {

@@ -5,7 +5,7 @@ public struct LandCoverCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "landcover",
         abstract: "Land-cover maps from Sentinel-2 granules and CORINE Land Cover.",
-        subcommands: []
+        subcommands: [SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self]
     )
 
     public init() {}

@@ -1,0 +1,172 @@
+import GeoRaster
+
+/// Reads windows of the 10 m grid for a list of bands, in the requested order; 20 m bands (and SCL) upsampled to
+/// 10 m by pixel replication (nearest), 60 m likewise (×6).
+/// One reader = its own GDAL dataset handles: use one reader per thread.
+///
+/// Each read decodes only the window (plus the covering coarse pixels); no band is loaded whole.
+public final class Sentinel2BandReader {
+    /// The bands, in the order they appear in read buffers.
+    public let bands: [SpectralBand]
+    /// The 10 m grid that windows refer to (the product's grid).
+    public let grid: RasterGrid
+
+    /// A band of one open subdataset and how many 10 m pixels its pixels span.
+    private struct Source {
+        let band: RasterBand
+        let factor: Int
+        let width: Int
+        let height: Int
+    }
+
+    private let productName: String
+    private let sources: [Source]
+    private var sceneClassification: Source?
+    private let sceneClassificationLocation: (subdataset: Sentinel2Product.Subdataset, index: Int)?
+    /// Open subdatasets by resolution, shared by the bands that live in them.
+    private var datasets: [Int: Dataset] = [:]
+    /// Reused buffer for coarse-resolution reads.
+    private var scratch: [UInt16] = []
+
+    init(product: Sentinel2Product, bands: [SpectralBand], includeSceneClassification: Bool) throws {
+        precondition(!bands.isEmpty, "A Sentinel-2 reader needs at least one band.")
+        self.bands = bands
+        self.grid = product.grid
+        self.productName = product.productName
+        self.sceneClassificationLocation = product.sceneClassificationLocation
+
+        var datasets: [Int: Dataset] = [:]
+        func dataset(for subdataset: Sentinel2Product.Subdataset) throws -> Dataset {
+            if let open = datasets[subdataset.resolution] { return open }
+            let open = try Dataset.open(subdataset.name)
+            datasets[subdataset.resolution] = open
+            return open
+        }
+        var sources: [Source] = []
+        for band in bands {
+            guard let (subdataset, index) = product.location(of: band) else {
+                let available = product.availableBands.map(\.name).joined(separator: ", ")
+                throw Sentinel2Error(
+                    "\(product.productName) has no band \(band.name) at \(band.nativeResolution) m "
+                        + "(available: \(available.isEmpty ? "none" : available); \(product.metadataPath))")
+            }
+            sources.append(
+                Source(
+                    band: try dataset(for: subdataset).band(index), factor: subdataset.factor,
+                    width: subdataset.width, height: subdataset.height))
+        }
+        if includeSceneClassification {
+            guard let (subdataset, index) = product.sceneClassificationLocation else {
+                throw Self.noSceneClassification(product.productName)
+            }
+            sceneClassification = Source(
+                band: try dataset(for: subdataset).band(index), factor: subdataset.factor,
+                width: subdataset.width, height: subdataset.height)
+        }
+        self.sources = sources
+        self.datasets = datasets
+    }
+
+    private static func noSceneClassification(_ productName: String) -> Sentinel2Error {
+        Sentinel2Error("\(productName) has no scene classification (SCL) band; only L2A products have one")
+    }
+
+    /// Reads raw DNs of `window` (10 m pixel window) into `buffer` band-sequential [bands.count, window.height, window.width].
+    public func read(_ window: PixelWindow, into buffer: UnsafeMutableBufferPointer<UInt16>) throws {
+        try validate(window)
+        let plane = window.pixelCount
+        precondition(
+            buffer.count >= bands.count * plane,
+            "Buffer of \(buffer.count) is too small for \(bands.count) bands of \(window.width)×\(window.height).")
+        for (i, source) in sources.enumerated() {
+            let slice = UnsafeMutableBufferPointer(rebasing: buffer[(i * plane)..<((i + 1) * plane)])
+            try Self.readReplicated(source, window: window, into: slice, scratch: &scratch)
+        }
+    }
+
+    /// Reads raw DNs of `window` into a new band-sequential array [bands.count, window.height, window.width].
+    public func read(_ window: PixelWindow) throws -> [UInt16] {
+        let count = bands.count * max(0, window.width) * max(0, window.height)
+        return try [UInt16](unsafeUninitializedCapacity: count) { buffer, initialised in
+            try read(window, into: buffer)
+            initialised = count
+        }
+    }
+
+    /// L2A SCL classes for the window at 10 m ([window.height * window.width]); throws if the product has none.
+    public func readSceneClassification(_ window: PixelWindow) throws -> [UInt8] {
+        try validate(window)
+        let source = try sceneClassificationSource()
+        var scratch: [UInt8] = []
+        return try [UInt8](unsafeUninitializedCapacity: window.pixelCount) { buffer, initialised in
+            try Self.readReplicated(source, window: window, into: buffer, scratch: &scratch)
+            initialised = window.pixelCount
+        }
+    }
+
+    /// The SCL band, opened on first use when the reader was created without `includeSceneClassification`.
+    private func sceneClassificationSource() throws -> Source {
+        if let sceneClassification { return sceneClassification }
+        guard let (subdataset, index) = sceneClassificationLocation else {
+            throw Self.noSceneClassification(productName)
+        }
+        let dataset = try datasets[subdataset.resolution] ?? Dataset.open(subdataset.name)
+        datasets[subdataset.resolution] = dataset
+        let source = Source(
+            band: dataset.band(index), factor: subdataset.factor, width: subdataset.width, height: subdataset.height)
+        sceneClassification = source
+        return source
+    }
+
+    private func validate(_ window: PixelWindow) throws {
+        guard !window.isEmpty, grid.fullWindow.contains(window) else {
+            throw Sentinel2Error(
+                "\(productName): window \(window) is empty or outside the 10 m grid \(grid.width)×\(grid.height)")
+        }
+    }
+
+    /// Reads the pixels of `source` covering the 10 m `window` and replicates each `factor`×`factor` times into
+    /// `output` (row-major, exactly `window.pixelCount`). 10 m pixels beyond the coarse raster's edge get 0 (no data).
+    private static func readReplicated<T: RasterScalar>(
+        _ source: Source, window: PixelWindow, into output: UnsafeMutableBufferPointer<T>, scratch: inout [T]
+    ) throws {
+        let factor = source.factor
+        let extent = PixelWindow(column: 0, row: 0, width: source.width, height: source.height)
+        if factor == 1, extent.contains(window) {
+            try source.band.read(window, into: output)
+            return
+        }
+        // Coarse pixels floor(c / f) ... floor((c + w - 1) / f), clipped to the coarse raster.
+        let firstColumn = window.column / factor, lastColumn = (window.endColumn - 1) / factor
+        let firstRow = window.row / factor, lastRow = (window.endRow - 1) / factor
+        let covering = PixelWindow(
+            column: firstColumn, row: firstRow, width: lastColumn - firstColumn + 1, height: lastRow - firstRow + 1
+        ).intersection(extent)
+        guard !covering.isEmpty else {
+            output.initialize(repeating: .zero)
+            return
+        }
+        if scratch.count < covering.pixelCount { scratch = [T](repeating: .zero, count: covering.pixelCount) }
+        try scratch.withUnsafeMutableBufferPointer { coarse in
+            try source.band.read(covering, into: coarse)
+            // Source column in `coarse` of each output column; columns from `validWidth` on lie beyond the raster.
+            let columnMap = (0..<window.width).map { (window.column + $0) / factor - covering.column }
+            let validWidth = columnMap.firstIndex { $0 >= covering.width } ?? window.width
+            var previousRow: Int?
+            for y in 0..<window.height {
+                let out = y * window.width
+                let row = (window.row + y) / factor - covering.row
+                if row >= covering.height {
+                    for x in 0..<window.width { output[out + x] = .zero }
+                } else if row == previousRow {
+                    for x in 0..<window.width { output[out + x] = output[out - window.width + x] }
+                } else {
+                    let base = row * covering.width
+                    for x in 0..<validWidth { output[out + x] = coarse[base + columnMap[x]] }
+                    for x in validWidth..<window.width { output[out + x] = .zero }
+                }
+                previousRow = row < covering.height ? row : nil
+            }
+        }
+    }
+}
