@@ -51,3 +51,49 @@ public func expectClose(
         abs(actual - expected) <= tolerance, "\(actual) vs \(expected) (tolerance \(tolerance))",
         sourceLocation: sourceLocation)
 }
+
+/// Running the built `landcover` binary and GDAL's command-line tools from tests.
+public enum Executables {
+    /// The `landcover` binary built beside the test bundle, if present.
+    public static var landcover: URL? {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
+        let candidate = bundle.appendingPathComponent("landcover")
+        return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
+    }
+
+    /// A program on PATH, if present.
+    public static func onPath(_ name: String) -> URL? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return paths.map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Exit status, standard output and standard error of a finished process.
+    public struct Result: Sendable {
+        /// Exit status.
+        public var status: Int32
+        /// Standard output.
+        public var output: String
+        /// Standard error.
+        public var error: String
+    }
+
+    /// Runs `executable` with `arguments` and waits for it.
+    @discardableResult
+    public static func run(_ executable: URL, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self))
+    }
+}

@@ -244,8 +244,9 @@ struct ChipStatistics: Codable {
         count = Array(repeating: 0, count: bandCount)
         sum = Array(repeating: 0, count: bandCount)
         sumOfSquares = Array(repeating: 0, count: bandCount)
-        minimum = Array(repeating: .infinity, count: bandCount)
-        maximum = Array(repeating: -.infinity, count: bandCount)
+        // Stored values are UInt16, so these bounds are beaten by the first pixel (and encode in JSON).
+        minimum = Array(repeating: 65536, count: bandCount)
+        maximum = Array(repeating: -1, count: bandCount)
     }
 
     /// Adds one stored chip; returns its level-3 class counts for the chip record.
