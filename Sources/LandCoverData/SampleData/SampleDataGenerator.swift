@@ -71,10 +71,14 @@ public enum SampleDataGenerator {
             throw SampleDataError.invalidSize(size, reason: "it must be a positive multiple of 30 pixels")
         }
         let writer = productWriter
-        let names = [writer.safeName, corineFileName, corineFileName + ".aux.xml", truthFileName,
-            truthFileName + ".aux.xml", readmeFileName]
+        let names = [
+            writer.safeName, corineFileName, corineFileName + ".aux.xml", truthFileName,
+            truthFileName + ".aux.xml", readmeFileName,
+        ]
         let files = FileManager.default
-        if !overwrite, let existing = names.first(where: { files.fileExists(atPath: directory.appendingPathComponent($0).path) }) {
+        if !overwrite,
+            let existing = names.first(where: { files.fileExists(atPath: directory.appendingPathComponent($0).path) })
+        {
             throw SampleDataError.alreadyExists(path: directory.appendingPathComponent(existing).path)
         }
 
@@ -181,7 +185,8 @@ public enum CorineRasterWriter {
     public static var palette: [ColorEntry] {
         (0...Corine.gridNoData).map { value in
             if let corineClass = Corine.byGridCode(value) {
-                return ColorEntry(red: corineClass.color.red, green: corineClass.color.green, blue: corineClass.color.blue)
+                return ColorEntry(
+                    red: corineClass.color.red, green: corineClass.color.green, blue: corineClass.color.blue)
             }
             if value == Corine.gridNoData { return ColorEntry(red: 255, green: 255, blue: 255, alpha: 0) }
             return ColorEntry(red: 0, green: 0, blue: 0, alpha: 0)

@@ -25,7 +25,9 @@ public struct Sentinel2ProductWriter: Sendable {
         public var year, month, day, hour, minute, second, millisecond: Int
 
         /// Creates a timestamp from its UTC components.
-        public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0) {
+        public init(
+            year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0
+        ) {
             self.year = year
             self.month = month
             self.day = day
@@ -203,7 +205,8 @@ public struct Sentinel2ProductWriter: Sendable {
             windowOffset.row + size <= Self.tilePixels
         else {
             throw SampleDataError.invalidSize(
-                size, reason: "the window at \(windowOffset) must lie inside the \(Self.tilePixels)-pixel tile "
+                size,
+                reason: "the window at \(windowOffset) must lie inside the \(Self.tilePixels)-pixel tile "
                     + "at offsets that are multiples of 6")
         }
         guard !reflectance.isEmpty else { throw SampleDataError.missingData("no band to write") }
@@ -529,8 +532,9 @@ public struct Sentinel2ProductWriter: Sendable {
                         xml.leaf("safe:relativeOrbitNumber", String(relativeOrbit), ["type": "start"])
                     }
                 }
-                metadataObject(&xml, id: "processing", text: "Processing", category: "PDI", classification: "PROVENANCE")
-                { xml in
+                metadataObject(
+                    &xml, id: "processing", text: "Processing", category: "PDI", classification: "PROVENANCE"
+                ) { xml in
                     xml.empty(
                         "safe:processing",
                         ["name": "Generation of Level-1C User Product", "start": generationTime.iso8601])
@@ -547,8 +551,9 @@ public struct Sentinel2ProductWriter: Sendable {
             }
             xml.element("dataObjectSection") { xml in
                 for object in objects {
-                    let bytes = (try? FileManager.default.attributesOfItem(
-                        atPath: product.appendingPathComponent(object.path).path)[.size] as? Int) ?? 0
+                    let bytes =
+                        (try? FileManager.default.attributesOfItem(
+                            atPath: product.appendingPathComponent(object.path).path)[.size] as? Int) ?? 0
                     xml.element("dataObject", ["ID": object.id]) { xml in
                         xml.element("byteStream", ["mimeType": object.mime, "size": String(bytes)]) { xml in
                             xml.empty("fileLocation", ["href": "./" + object.path, "locatorType": "URL"])
@@ -574,14 +579,13 @@ public struct Sentinel2ProductWriter: Sendable {
     }
 
     /// Spectral response limits (nm) and solar irradiance (W/m²/µm) of Sentinel-2B's bands, by XML band id.
-    private static let spectra:
-        [(minimum: Double, maximum: Double, central: Double, solarIrradiance: Double)] = [
-            (411, 456, 442.3, 1874.3), (456, 532, 492.3, 1959.75), (536, 582, 559, 1824.93),
-            (646, 685, 665, 1512.79), (694, 714, 703.8, 1425.78), (730, 748, 739.1, 1291.13),
-            (766, 794, 779.7, 1175.57), (774, 907, 833, 1041.28), (848, 880, 864, 953.93),
-            (930, 957, 943.2, 817.58), (1339, 1415, 1376.9, 365.41), (1538, 1679, 1610.4, 247.08),
-            (2065, 2303, 2185.7, 87.75),
-        ]
+    private static let spectra: [(minimum: Double, maximum: Double, central: Double, solarIrradiance: Double)] = [
+        (411, 456, 442.3, 1874.3), (456, 532, 492.3, 1959.75), (536, 582, 559, 1824.93),
+        (646, 685, 665, 1512.79), (694, 714, 703.8, 1425.78), (730, 748, 739.1, 1291.13),
+        (766, 794, 779.7, 1175.57), (774, 907, 833, 1041.28), (848, 880, 864, 953.93),
+        (930, 957, 943.2, 817.58), (1339, 1415, 1376.9, 365.41), (1538, 1679, 1610.4, 247.08),
+        (2065, 2303, 2185.7, 87.75),
+    ]
 }
 
 /// Shortest decimal text of a number, without a trailing ".0" for whole numbers.
@@ -623,7 +627,8 @@ struct XMLDocumentText {
 
     /// An element with child elements.
     mutating func element(
-        _ name: String, _ attributes: KeyValuePairs<String, String> = [:], _ content: (inout XMLDocumentText) throws -> Void
+        _ name: String, _ attributes: KeyValuePairs<String, String> = [:],
+        _ content: (inout XMLDocumentText) throws -> Void
     ) rethrows {
         text += "\(indent)<\(name)\(Self.attributes(attributes))>\n"
         depth += 1

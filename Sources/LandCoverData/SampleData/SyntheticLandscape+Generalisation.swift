@@ -57,10 +57,11 @@ extension SyntheticLandscape {
         return codes
     }
 
-    /// Relabels `share` of the cells the way CORINE errs: 80 % are border cells given a neighbour's class, the
-    /// rest are cells swapped to a class easily confused with theirs (311/312 ↔ 313, 211 ↔ 231, 411 ↔ 412).
+    /// Relabels `share` of the cells of a grid-code grid the way CORINE errs: 80 % are border cells given a
+    /// neighbour's class, the rest are cells swapped to a class easily confused with theirs (CLC 311/312 ↔ 313,
+    /// 211 ↔ 231, 411 ↔ 412).
     ///
-    /// Every chosen cell changes, and no cell is chosen twice; where too few cells qualify, fewer change.
+    /// Every chosen cell changes, and no cell is chosen twice; where too few cells qualify, fewer change. O(cells).
     public static func withLabelNoise(
         _ codes: [UInt8], width: Int, share: Double, using generator: inout SeededGenerator
     ) -> [UInt8] {

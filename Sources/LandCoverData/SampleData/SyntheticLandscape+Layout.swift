@@ -85,7 +85,8 @@ extension SyntheticLandscape {
         private static let farmThreshold = 0.06
         /// Unfarmed pixels wetter than this are peat bog.
         private static let bogThreshold = 0.3
-        static nonisolated(unsafe) var minimumRegionCell = 120.0
+        /// Cell of the large-scale land-use noise in pixels (2.4 km): farmland and forest patches of 0.5–3 km.
+        private static let regionCell = 240.0
         /// Pixels between samples of the large-scale fields.
         private static let fieldSamplingStep = 4
         /// Widest reed belt, in lake radii.
@@ -94,31 +95,34 @@ extension SyntheticLandscape {
         /// Draws a layout for a `size`² scene of 10 m pixels.
         init(size: Int, generator: inout SeededGenerator) {
             let extent = Double(size)
-            let regionCell = Self.minimumRegionCell
             // Lake and town grow with the scene but keep at least their size in a 6 km scene, so that small
             // scenes still show them at a scale CORINE's 25 ha unit keeps.
             let featureScale = max(extent, 600)
 
-            lake = Blob(centreX: extent * generator.nextUnit(in: 0.2...0.8),
-                        centreY: extent * generator.nextUnit(in: 0.2...0.8),
-                        radius: featureScale * generator.nextUnit(in: 0.07...0.11),
-                        roughness: 0.3, generator: &generator)
+            lake = Blob(
+                centreX: extent * generator.nextUnit(in: 0.2...0.8),
+                centreY: extent * generator.nextUnit(in: 0.2...0.8),
+                radius: featureScale * generator.nextUnit(in: 0.07...0.11),
+                roughness: 0.3, generator: &generator)
             let townRadius = featureScale * generator.nextUnit(in: 0.06...0.09)
             var townCentre = (x: 0.0, y: 0.0)
             for _ in 0..<16 {  // keep the town off the lake; the last draw stands if none is clear
-                townCentre = (extent * generator.nextUnit(in: 0.15...0.85), extent * generator.nextUnit(in: 0.15...0.85))
+                townCentre = (
+                    extent * generator.nextUnit(in: 0.15...0.85), extent * generator.nextUnit(in: 0.15...0.85)
+                )
                 let gap = lake.radialDistance(townCentre.x, townCentre.y) * lake.radius
                 if gap > 1.3 * (lake.radius + townRadius) { break }
             }
-            let town = Blob(centreX: townCentre.x, centreY: townCentre.y, radius: townRadius, roughness: 0.35,
-                            generator: &generator)
+            let town = Blob(
+                centreX: townCentre.x, centreY: townCentre.y, radius: townRadius, roughness: 0.35,
+                generator: &generator)
             self.town = town
             river = River(size: size, generator: &generator)
 
-            let landUse = FractalNoise(generator: &generator, cell: regionCell, octaves: 3)
-            let moisture = FractalNoise(generator: &generator, cell: regionCell * 0.7, octaves: 3)
-            let pastureTendency = FractalNoise(generator: &generator, cell: regionCell * 0.5, octaves: 2)
-            let forestMix = FractalNoise(generator: &generator, cell: regionCell * 0.6, octaves: 2)
+            let landUse = FractalNoise(generator: &generator, cell: Self.regionCell, octaves: 3)
+            let moisture = FractalNoise(generator: &generator, cell: Self.regionCell * 0.7, octaves: 3)
+            let pastureTendency = FractalNoise(generator: &generator, cell: Self.regionCell * 0.5, octaves: 2)
+            let forestMix = FractalNoise(generator: &generator, cell: Self.regionCell * 0.6, octaves: 2)
             reedBelt = ValueNoise(seed: generator.next(), cell: lake.radius * 0.5)
 
             let fields = ParcelGrid(size: size, widths: 20...55, heights: 14...40, generator: &generator)
@@ -127,10 +131,11 @@ extension SyntheticLandscape {
                 // Farmland gathers around the town.
                 let nearTown = max(0, 1 - town.radialDistance(x, y) / 3)
                 let pastureDraw = pastureTendency(x, y) + 0.3 * moisture(x, y) + 0.2 * (generator.nextUnit() - 0.5)
-                return Field(farmScore: 0.65 * landUse(x, y) + 0.4 * nearTown,
-                             isPasture: pastureDraw > 0.2,
-                             greenness: Self.drawGreenness(&generator),
-                             brightness: Float(generator.nextUnit(in: 0.92...1.08)))
+                return Field(
+                    farmScore: 0.65 * landUse(x, y) + 0.4 * nearTown,
+                    isPasture: pastureDraw > 0.2,
+                    greenness: Self.drawGreenness(&generator),
+                    brightness: Float(generator.nextUnit(in: 0.92...1.08)))
             }
             self.fields = fields
             // The finest octaves are 10 px or more across, so sampling every 4 px loses nothing visible.
@@ -143,7 +148,8 @@ extension SyntheticLandscape {
 
         /// The surface of pixel `(x, y)`.
         func surface(x: Int, y: Int) -> Surface {
-            let px = Double(x) + 0.5, py = Double(y) + 0.5
+            let px = Double(x) + 0.5
+            let py = Double(y) + 0.5
             let lakeDistance = lake.outlineDistance(px, py)
             if lakeDistance < 1 { return .lake }
             if river.contains(x: x, y: y) { return .river }
@@ -163,17 +169,23 @@ extension SyntheticLandscape {
             return .forest(mix < -0.15 ? .coniferous : mix > 0.2 ? .broadLeaved : .mixed)
         }
 
-        /// Streets on block edges; inside blocks 20 m plots of roof, garden or tree, denser towards the centre.
+        /// Streets on block edges; inside a block, 20 m houses on a 30 m pitch with gardens and trees between
+        /// them, built up more densely towards the centre.
         private func townCover(x: Int, y: Int, centrality: Double) -> TownCover {
-            if townBlocks.parcel(x: x, y: y).isEdge { return .street }
-            let bits = SeededGenerator.hash(houseSeed, x >> 1, y >> 1)
-            let draw = SeededGenerator.unit(bits)
-            let builtShare = 0.35 + 0.3 * centrality
-            if draw < builtShare {
-                // The draw uses the top 53 bits, leaving the low 11 free for the roof.
-                return .roof(brightness: 0.8 + 0.4 * Float(bits & 0x3FF) / 0x3FF, isTiled: bits & 0x400 != 0)
+            let (index, isEdge) = townBlocks.parcel(x: x, y: y)
+            if isEdge { return .street }
+            let block = townBlocks.parcels[index]
+            let column = x - block.minX - 1
+            let row = y - block.minY - 1
+            if column % 3 < 2 && row % 3 < 2 {
+                let plotBits = SeededGenerator.hash(houseSeed ^ UInt64(index), column / 3, row / 3)
+                if SeededGenerator.unit(plotBits) < 0.45 + 0.35 * centrality {
+                    // The draw uses the top 53 bits, leaving the low 11 free for the roof.
+                    return .roof(
+                        brightness: 0.85 + 0.3 * Float(plotBits & 0x3FF) / 0x3FF, isTiled: plotBits & 0x400 != 0)
+                }
             }
-            return draw < builtShare + 0.15 ? .tree : .garden
+            return SeededGenerator.unit(SeededGenerator.hash(houseSeed, x, y)) < 0.3 ? .tree : .garden
         }
 
         /// June crop cover: most cereals closed, some fields emerging, a few still bare.

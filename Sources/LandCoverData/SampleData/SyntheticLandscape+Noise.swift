@@ -14,10 +14,14 @@ extension SyntheticLandscape {
 
         /// The field at pixel coordinates `(x, y)`.
         func callAsFunction(_ x: Double, _ y: Double) -> Double {
-            let u = x * inverseCell, v = y * inverseCell
-            let column = u.rounded(.down), row = v.rounded(.down)
-            let i = Int(column), j = Int(row)
-            let s = Self.fade(u - column), t = Self.fade(v - row)
+            let u = x * inverseCell
+            let v = y * inverseCell
+            let column = u.rounded(.down)
+            let row = v.rounded(.down)
+            let i = Int(column)
+            let j = Int(row)
+            let s = Self.fade(u - column)
+            let t = Self.fade(v - row)
             let top = lerp(lattice(i, j), lattice(i + 1, j), s)
             let bottom = lerp(lattice(i, j + 1), lattice(i + 1, j + 1), s)
             return lerp(top, bottom, t)
@@ -90,9 +94,12 @@ extension SyntheticLandscape {
 
         /// The field at the centre of pixel `(x, y)`.
         func callAsFunction(x: Int, y: Int) -> Double {
-            let u = (Double(x) + 0.5) / step, v = (Double(y) + 0.5) / step
-            let column = u.rounded(.down), row = v.rounded(.down)
-            let s = u - column, t = v - row
+            let u = (Double(x) + 0.5) / step
+            let v = (Double(y) + 0.5) / step
+            let column = u.rounded(.down)
+            let row = v.rounded(.down)
+            let s = u - column
+            let t = v - row
             let index = Int(row) * columns + Int(column)
             let top = lerp(samples[index], samples[index + 1], s)
             let bottom = lerp(samples[index + columns], samples[index + columns + 1], s)

@@ -45,7 +45,7 @@ extension SyntheticLandscape {
         static let reeds = Spectrum(blue: 0.078, green: 0.076, red: 0.056, nir: 0.24, swir: 0.15)
         static let asphalt = Spectrum(blue: 0.098, green: 0.094, red: 0.092, nir: 0.13, swir: 0.17)
         static let greyRoof = Spectrum(blue: 0.112, green: 0.110, red: 0.112, nir: 0.19, swir: 0.23)
-        static let tiledRoof = Spectrum(blue: 0.096, green: 0.090, red: 0.140, nir: 0.22, swir: 0.27)
+        static let tiledRoof = Spectrum(blue: 0.094, green: 0.088, red: 0.122, nir: 0.22, swir: 0.27)
     }
 
     /// Turns a surface into reflectance: the class mean, a shared texture factor (stands, crowns, hummocks,
@@ -72,7 +72,8 @@ extension SyntheticLandscape {
 
         /// The reflectance of `surface` at pixel `(x, y)`.
         func spectrum(of surface: Surface, x: Int, y: Int) -> Spectrum {
-            let px = Double(x) + 0.5, py = Double(y) + 0.5
+            let px = Double(x) + 0.5
+            let py = Double(y) + 0.5
             let mean: Spectrum
             let texture: Double
             switch surface {
@@ -85,21 +86,24 @@ extension SyntheticLandscape {
             case .bog:
                 (mean, texture) = (.peatBog, 0.10 * patches(px, py) + 0.04 * stands(px, py))
             case .forest(let type):
-                let (spectrum, crownDepth): (Spectrum, Double) = switch type {
-                case .broadLeaved: (.broadLeaved, 0.07)
-                case .mixed: (.mixedForest, 0.08)
-                case .coniferous: (.coniferous, 0.10)
-                }
+                let (spectrum, crownDepth): (Spectrum, Double) =
+                    switch type {
+                    case .broadLeaved: (.broadLeaved, 0.07)
+                    case .mixed: (.mixedForest, 0.08)
+                    case .coniferous: (.coniferous, 0.10)
+                    }
                 (mean, texture) = (spectrum, 0.06 * stands(px, py) + crownDepth * crowns(px, py))
             case .field(let field, let isMargin):
                 let crop = field.isPasture ? .grassland : Spectrum.bareSoil.mixed(with: .greenCrop, field.greenness)
                 // Tracks and grass strips run along field edges.
-                let surface = isMargin ? crop.mixed(with: .grassland, 0.5) : crop
-                (mean, texture) = (surface * field.brightness, 0.025 * patches(px, py))
+                let cover = isMargin ? crop.mixed(with: .grassland, 0.5) : crop
+                (mean, texture) = (cover * field.brightness, 0.025 * patches(px, py))
             case .town(.street):
                 (mean, texture) = (.asphalt, 0.03 * crowns(px, py))
             case .town(.roof(let brightness, let isTiled)):
-                (mean, texture) = ((isTiled ? .tiledRoof : .greyRoof) * brightness, 0)
+                // A 10 m pixel on a house still sees some garden and eaves shadow.
+                let roof = (isTiled ? Spectrum.tiledRoof : .greyRoof).mixed(with: .grassland, 0.25)
+                (mean, texture) = (roof * brightness, 0)
             case .town(.garden):
                 (mean, texture) = (.grassland, 0.05 * patches(px, py))
             case .town(.tree):

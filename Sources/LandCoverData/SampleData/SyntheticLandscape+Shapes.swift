@@ -18,7 +18,8 @@ extension SyntheticLandscape {
 
         /// Distance from the centre in radii, ignoring the outline.
         func radialDistance(_ x: Double, _ y: Double) -> Double {
-            let dx = x - centreX, dy = y - centreY
+            let dx = x - centreX
+            let dy = y - centreY
             return (dx * dx + dy * dy).squareRoot() / radius
         }
 

@@ -33,18 +33,19 @@ public struct SyntheticLandscape: Sendable {
     public let size: Int
     /// True land cover at 10 m, as CORINE grid codes (1...44), row-major [size*size].
     public let truth: [UInt8]
-    /// Top-of-atmosphere reflectance × 10000 (no offset) per band name, at 10 m, row-major [size*size], in 1...20000.
-    /// B11 is a 20 m band generated at 10 m; the writer downsamples it.
+    /// Top-of-atmosphere reflectance × 10000 (no offset) per band name, at 10 m, row-major [size*size], values
+    /// in 1...20000. B11 is a 20 m band generated at 10 m; the writer downsamples it.
     public let reflectance: [String: [UInt16]]
     /// CORINE-like label at 100 m, row-major [(size/10)*(size/10)] grid codes: the truth's block majority,
     /// generalised to a 25 ha minimum mapping unit, then `labelNoise` of the cells relabelled.
     public let corine100m: [UInt8]
 
-    /// Generates the scene for `configuration`: about 0.2 s for the default 1200² in a release build.
+    /// Generates the scene for `configuration`: about 0.3 s for the default 1200² in a release build.
     public init(_ configuration: Configuration) {
         let size = configuration.size
-        precondition(size > 0 && size % Self.corineCellPixels == 0,
-                     "The landscape size must be a positive multiple of 10 pixels (one 100 m CORINE cell).")
+        precondition(
+            size > 0 && size % Self.corineCellPixels == 0,
+            "The landscape size must be a positive multiple of 10 pixels (one 100 m CORINE cell).")
         precondition((0...1).contains(configuration.labelNoise), "The label-noise share must lie in 0...1.")
         var generator = SeededGenerator(seed: configuration.seed)
         let layout = Layout(size: size, generator: &generator)
@@ -76,10 +77,11 @@ public struct SyntheticLandscape: Sendable {
         let generalised = Self.generalised(modal, width: corineWidth)
         self.size = size
         self.truth = truth
-        reflectance = Dictionary(uniqueKeysWithValues: Self.bandNames.enumerated().map { band, name in
-            (name, Array(planes[band * pixelCount..<(band + 1) * pixelCount]))
-        })
-        corine100m = Self.withLabelNoise(generalised, width: corineWidth, share: configuration.labelNoise,
-                                         using: &generator)
+        reflectance = Dictionary(
+            uniqueKeysWithValues: Self.bandNames.enumerated().map { band, name in
+                (name, Array(planes[band * pixelCount..<(band + 1) * pixelCount]))
+            })
+        corine100m = Self.withLabelNoise(
+            generalised, width: corineWidth, share: configuration.labelNoise, using: &generator)
     }
 }

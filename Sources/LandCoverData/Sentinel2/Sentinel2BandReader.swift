@@ -137,8 +137,10 @@ public final class Sentinel2BandReader {
             return
         }
         // Coarse pixels floor(c / f) ... floor((c + w - 1) / f), clipped to the coarse raster.
-        let firstColumn = window.column / factor, lastColumn = (window.endColumn - 1) / factor
-        let firstRow = window.row / factor, lastRow = (window.endRow - 1) / factor
+        let firstColumn = window.column / factor
+        let lastColumn = (window.endColumn - 1) / factor
+        let firstRow = window.row / factor
+        let lastRow = (window.endRow - 1) / factor
         let covering = PixelWindow(
             column: firstColumn, row: firstRow, width: lastColumn - firstColumn + 1, height: lastRow - firstRow + 1
         ).intersection(extent)

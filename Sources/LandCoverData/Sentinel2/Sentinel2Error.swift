@@ -6,6 +6,7 @@ public struct Sentinel2Error: Error, CustomStringConvertible, Sendable, Equatabl
     /// Creates an error with a one-line message.
     public init(_ message: String) { self.message = message }
 
+    /// The message.
     public var description: String { message }
 }
 

@@ -142,7 +142,8 @@ extension Sentinel2Product {
         do {
             main = try Dataset.open(metadataPath, drivers: ["SENTINEL2"])
         } catch let error as GDALError {
-            throw Sentinel2Error.notSentinel2(metadataPath, reason: "GDAL: \(error.message.isEmpty ? error.call : error.message)")
+            throw Sentinel2Error.notSentinel2(
+                metadataPath, reason: "GDAL: \(error.message.isEmpty ? error.call : error.message)")
         }
         let items = main.metadata()
         let xml = main.metadataStrings(domain: "xml:SENTINEL2").first ?? ""
@@ -178,7 +179,8 @@ extension Sentinel2Product {
                 throw Sentinel2Error("\(productName): cannot open subdataset \(entry.name): \(error)")
             }
             var bandIndex: [String: Int] = [:]
-            for band in dataset.bands {
+            let backed = bandsWithImageFiles(dataset)
+            for band in dataset.bands where backed?.contains(band.index) ?? true {
                 if let name = band.metadataItem("BANDNAME"), bandIndex[name] == nil { bandIndex[name] = band.index }
             }
             subdatasets[entry.resolution] = Subdataset(
@@ -191,7 +193,8 @@ extension Sentinel2Product {
         return Sentinel2Product(
             path: path, metadataPath: metadataPath, level: level, productName: productName,
             tileID: tile(productName: productName, xml: xml, epsg: chosen),
-            sensingTime: firstValue(["PRODUCT_START_TIME", "DATATAKE_1_DATATAKE_SENSING_START"], items: items, xml: xml)
+            sensingTime: firstValue(
+                ["PRODUCT_START_TIME", "DATATAKE_1_DATATAKE_SENSING_START"], items: items, xml: xml)
                 ?? "",
             processingBaseline: firstValue(["PROCESSING_BASELINE"], items: items, xml: xml)
                 ?? baselineFromName(productName) ?? "",
@@ -251,7 +254,8 @@ extension Sentinel2Product {
             let t = other.geoTransform
             let aligned =
                 abs(t.originX - transform.originX) < 1e-6 && abs(t.originY - transform.originY) < 1e-6
-                && abs(abs(t.pixelWidth) - Double(resolution)) < 1e-6 && abs(abs(t.pixelHeight) - Double(resolution)) < 1e-6
+                && abs(abs(t.pixelWidth) - Double(resolution)) < 1e-6
+                && abs(abs(t.pixelHeight) - Double(resolution)) < 1e-6
                 && t.isNorthUp
             guard aligned else {
                 throw Sentinel2Error(
@@ -298,7 +302,9 @@ extension Sentinel2Product {
             guard name.hasSuffix(".XML") else { return nil }
             if name == "MTD_MSIL1C.XML" || name == "MTD_MSIL2A.XML" { return 0 }
             if name.hasPrefix("S2"), name.contains("_MTD_SAFL1C") || name.contains("_MTD_SAFL2A") { return 1 }
-            if name == "MTD_MSIL1B.XML" || (name.hasPrefix("S2") && (name.contains("_MTD_SAFL1B") || name.contains("_MTD_L1B"))) {
+            if name == "MTD_MSIL1B.XML"
+                || (name.hasPrefix("S2") && (name.contains("_MTD_SAFL1B") || name.contains("_MTD_L1B")))
+            {
                 return 2
             }
             return nil
@@ -312,4 +318,16 @@ extension Sentinel2Product {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
+}
+
+/// The bands of a SENTINEL2 subdataset that have an image file behind them, from its VRT description;
+/// nil when the subdataset is not a VRT. GDAL lists every band of a resolution even when its JP2 is missing.
+func bandsWithImageFiles(_ dataset: Dataset) -> Set<Int>? {
+    guard let vrt = dataset.metadataStrings(domain: "xml:VRT").first, vrt.contains("<VRTRasterBand") else { return nil }
+    var result: Set<Int> = []
+    for block in vrt.components(separatedBy: "<VRTRasterBand").dropFirst() where block.contains("<SourceFilename") {
+        guard let range = block.range(of: #"band="(\d+)""#, options: .regularExpression) else { continue }
+        if let index = Int(block[range].dropFirst(6).dropLast()) { result.insert(index) }
+    }
+    return result
 }

@@ -68,8 +68,10 @@ public struct SpectralBand: Sendable, Hashable, Codable, Comparable, CaseIterabl
         return name.hasPrefix("B0") ? "B" + name.dropFirst(2) : name
     }
 
+    /// The canonical name, "B04".
     public var description: String { name }
 
+    /// Wavelength order (XML band_id order): B08 < B8A < B09.
     public static func < (lhs: SpectralBand, rhs: SpectralBand) -> Bool { lhs.xmlBandID < rhs.xmlBandID }
 
     /// All 13 bands in wavelength order.
