@@ -41,6 +41,10 @@ let package = Package(
         .testTarget(name: "GeoRasterTests", dependencies: ["GeoRaster", "TestSupport"]),
         .testTarget(name: "LandCoverDataTests", dependencies: ["LandCoverData", "GeoRaster", "TestSupport"]),
         .testTarget(
-            name: "LandCoverCLITests", dependencies: ["LandCoverCLI", "LandCoverData", "GeoRaster", "TestSupport"]),
+            name: "LandCoverCLITests",
+            dependencies: [
+                "LandCoverCLI", "LandCoverData", "GeoRaster", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
     ]
 )

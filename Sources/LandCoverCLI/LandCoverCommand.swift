@@ -1,4 +1,9 @@
 import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `landcover` command: Sentinel-2 + CORINE → chips, models and land-cover maps.
 public struct LandCoverCommand: ParsableCommand {
@@ -9,4 +14,39 @@ public struct LandCoverCommand: ParsableCommand {
     )
 
     public init() {}
+
+    /// Parses and runs a subcommand; Foundation's file errors are reported as one readable line.
+    public static func main(_ arguments: [String]? = nil) {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            exit(withError: ReadableError.isFoundationError(error) ? ReadableError(error) : error)
+        }
+    }
+}
+
+/// Rewrites Foundation's I/O errors ("Error Domain=NSCocoaErrorDomain Code=640 …") as the system's message.
+struct ReadableError: Error, CustomStringConvertible {
+    let underlying: Error
+
+    init(_ error: Error) { underlying = error }
+
+    static func isFoundationError(_ error: Error) -> Bool {
+        let domain = (error as NSError).domain
+        return domain == NSCocoaErrorDomain || domain == NSPOSIXErrorDomain
+    }
+
+    var description: String {
+        let nsError = underlying as NSError
+        guard Self.isFoundationError(underlying) else { return String(describing: underlying) }
+        let path = (nsError.userInfo[NSFilePathErrorKey] as? String).map { "\($0): " } ?? ""
+        if let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError)
+            ?? (nsError.domain == NSPOSIXErrorDomain ? nsError : nil),
+            posix.domain == NSPOSIXErrorDomain
+        {
+            return path + String(cString: strerror(Int32(posix.code)))
+        }
+        return path + nsError.localizedDescription
+    }
 }

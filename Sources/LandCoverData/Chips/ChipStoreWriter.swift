@@ -130,35 +130,52 @@ public final class ChipStoreWriter {
         precondition(image.count * 2 == manifest.imageChipBytes, "Image chip has \(image.count) values.")
         precondition(labelValues.count == manifest.labelChipBytes, "Label chip has \(labelValues.count) values.")
         precondition(record.index == chipCount, "Chip record \(record.index) appended at position \(chipCount).")
-        try images.write(contentsOf: UnsafeRawBufferPointer(image))
-        try labels.write(contentsOf: UnsafeRawBufferPointer(labelValues))
         var line = try encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
-        try index.write(contentsOf: line)
+        try writing {
+            try images.write(contentsOf: UnsafeRawBufferPointer(image))
+            try labels.write(contentsOf: UnsafeRawBufferPointer(labelValues))
+            try index.write(contentsOf: line)
+        }
         chipCount += 1
     }
 
     /// Makes the chips written so far durable and records the caller's position and accumulators.
     public func checkpoint(position: Int, accumulators: Data) throws {
-        try images.synchronize()
-        try labels.synchronize()
-        try index.synchronize()
+        try writing {
+            try images.synchronize()
+            try labels.synchronize()
+            try index.synchronize()
+        }
         let state = State(
             runKey: manifest.runKey, chipCount: chipCount, resumePosition: position, accumulators: accumulators)
-        try writeJSON(state, to: ChipStore.FileName.state)
+        try writing { try writeJSON(state, to: ChipStore.FileName.state) }
+    }
+
+    /// Runs file writes, turning Foundation's errors (disk full, permissions) into one line naming the store.
+    private func writing(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as ChipStoreError {
+            throw error
+        } catch {
+            throw ChipStoreError(path: partialURL.path, problem: "cannot write: \(systemMessage(error))")
+        }
     }
 
     /// Writes the final manifest and renames the directory into place; returns the opened store.
     public func finish(_ final: ChipStoreManifest) throws -> ChipStore {
         var final = final
         final.chipCount = chipCount
-        try images.synchronize()
-        try labels.synchronize()
-        try index.synchronize()
-        try images.close()
-        try labels.close()
-        try index.close()
-        try writeJSON(final, to: ChipStore.FileName.manifest)
+        try writing {
+            try images.synchronize()
+            try labels.synchronize()
+            try index.synchronize()
+            try images.close()
+            try labels.close()
+            try index.close()
+            try writeJSON(final, to: ChipStore.FileName.manifest)
+        }
         try FileManager.default.removeItem(at: partialURL.appendingPathComponent(ChipStore.FileName.state))
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: url.path) {
@@ -184,4 +201,14 @@ public final class ChipStoreWriter {
         try data.write(to: temporary)
         try renameReplacing(temporary, target)
     }
+}
+
+/// The operating system's message for an I/O error ("No space left on device"), else the error's description.
+func systemMessage(_ error: Error) -> String {
+    let nsError = error as NSError
+    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    return nsError.localizedDescription
 }

@@ -80,7 +80,14 @@ public final class Sentinel2BandReader {
             "Buffer of \(buffer.count) is too small for \(bands.count) bands of \(window.width)×\(window.height).")
         for (i, source) in sources.enumerated() {
             let slice = UnsafeMutableBufferPointer(rebasing: buffer[(i * plane)..<((i + 1) * plane)])
-            try Self.readReplicated(source, window: window, into: slice, scratch: &scratch)
+            do {
+                try Self.readReplicated(source, window: window, into: slice, scratch: &scratch)
+            } catch let error as GDALError {
+                // OpenJPEG reports decoding errors from its worker threads, so GDAL's message is often empty here.
+                let file = imageFile(of: source.band) ?? productName
+                let reason = error.message.isEmpty ? "corrupt or truncated image data" : error.message
+                throw Sentinel2Error("\(file): cannot read band \(bands[i].name) at \(window): \(reason)")
+            }
         }
     }
 

@@ -331,3 +331,16 @@ func bandsWithImageFiles(_ dataset: Dataset) -> Set<Int>? {
     }
     return result
 }
+
+/// The image file behind band `band` of a SENTINEL2 subdataset, from its VRT description.
+func imageFile(of band: RasterBand) -> String? {
+    guard let vrt = band.dataset.metadataStrings(domain: "xml:VRT").first else { return nil }
+    for block in vrt.components(separatedBy: "<VRTRasterBand").dropFirst()
+    where block.contains("band=\"\(band.index)\"") {
+        guard let start = block.range(of: "<SourceFilename"), let open = block[start.upperBound...].firstIndex(of: ">"),
+            let close = block.range(of: "</SourceFilename>")
+        else { return nil }
+        return String(block[block.index(after: open)..<close.lowerBound])
+    }
+    return nil
+}
