@@ -19,9 +19,9 @@ deps:
 build: deps
 	swift build $(SWIFT_RELEASE) --product landcover
 
-## demo: the main job on the bundled SampleData
+## demo: the main job on the bundled SampleData (Pipelines/sample.yaml; outputs in out/sample)
 demo: build
-	./scripts/demo.sh "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/landcover"
+	"$$(swift build $(SWIFT_RELEASE) --show-bin-path)/landcover" run Pipelines/sample.yaml
 
 ## test: the whole test suite (release build with testing enabled: numeric loops are 10–50× slower in debug)
 test: deps

@@ -10,7 +10,8 @@ let package = Package(
         .library(name: "LandCoverData", targets: ["LandCoverData"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: System libraries (one importer each)
@@ -26,11 +27,14 @@ let package = Package(
         // MARK: Domain: CORINE, Sentinel-2, chips
         .target(name: "LandCoverData", dependencies: ["GeoRaster"]),
 
+        // MARK: Pipelines
+        .target(name: "Pipeline", dependencies: ["LandCoverData", .product(name: "Yams", package: "Yams")]),
+
         // MARK: Command line
         .target(
             name: "LandCoverCLI",
             dependencies: [
-                "GeoRaster", "LandCoverData",
+                "GeoRaster", "LandCoverData", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,6 +44,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GeoRaster"], path: "Tests/TestSupport"),
         .testTarget(name: "GeoRasterTests", dependencies: ["GeoRaster", "TestSupport"]),
         .testTarget(name: "LandCoverDataTests", dependencies: ["LandCoverData", "GeoRaster", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "LandCoverData", "TestSupport"]),
         .testTarget(
             name: "LandCoverCLITests",
             dependencies: [

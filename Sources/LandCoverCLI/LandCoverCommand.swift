@@ -10,7 +10,9 @@ public struct LandCoverCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "landcover",
         abstract: "Land-cover maps from Sentinel-2 granules and CORINE Land Cover.",
-        subcommands: [SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self]
+        subcommands: [
+            SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self, RunCommand.self,
+        ]
     )
 
     public init() {}

@@ -40,7 +40,7 @@ func expectOneLineFailure(
 
 @Suite struct HelpTextTests {
     /// The pinned help: regenerate the fixture deliberately when the interface changes.
-    @Test(arguments: ["", "chip", "info", "stats", "sample-data"])
+    @Test(arguments: ["", "chip", "info", "stats", "sample-data", "run"])
     func helpIsPinned(_ subcommand: String) throws {
         let command: any ParsableCommand.Type =
             subcommand.isEmpty

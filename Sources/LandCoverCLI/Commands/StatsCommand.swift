@@ -36,35 +36,7 @@ struct StatsCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
         } else {
-            print(StatisticsReport.markdown(statistics, chipCount: chips.count))
+            print(LabelStatistics.markdown(statistics, chipCount: chips.count))
         }
-    }
-}
-
-/// Markdown tables of label statistics.
-enum StatisticsReport {
-    static func markdown(_ statistics: [LabelStatistics], chipCount: Int) -> String {
-        var lines = [
-            "Table 2 — cardinality and density (\(chipCount) chips)", "",
-            "| Classification level | Cardinality | Density | Labels present |", "|---|---|---|---|",
-        ]
-        for (level, stats) in zip(CorineLevel.allCases, statistics) {
-            lines.append(
-                String(
-                    format: "| Level %d | %.2f | %.3f | %d |", level.rawValue, stats.cardinality, stats.density,
-                    stats.labelsPresent))
-        }
-        for (level, stats) in zip(CorineLevel.allCases, statistics) {
-            let nomenclature = Nomenclature.corine(level)
-            lines += [
-                "", "Images per class — level \(level.rawValue)", "", "| Code | Class | Images |", "|---|---|---|",
-            ]
-            for index in 1...nomenclature.count where stats.imagesPerClass[index] > 0 {
-                lines.append(
-                    "| \(nomenclature.codes[index - 1]) | \(nomenclature.names[index - 1]) | \(stats.imagesPerClass[index]) |"
-                )
-            }
-        }
-        return lines.joined(separator: "\n")
     }
 }

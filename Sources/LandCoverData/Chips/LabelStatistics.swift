@@ -1,3 +1,5 @@
+import Foundation
+
 /// Multi-label dataset statistics at one nomenclature level: the paper's Table 2 (cardinality, density) and
 /// Table 1's image counts per class.
 public struct LabelStatistics: Sendable, Equatable, Codable {
@@ -47,5 +49,33 @@ extension ChipStore {
             }
         }
         return LabelStatistics(nomenclature: nomenclature.id, classCount: nomenclature.count, labelSets: sets)
+    }
+}
+
+extension LabelStatistics {
+    /// Markdown: the paper's Table 2 for `statistics` (levels 1, 2, 3 in order) and images per class per level.
+    public static func markdown(_ statistics: [LabelStatistics], chipCount: Int) -> String {
+        var lines = [
+            "Table 2 — cardinality and density (\(chipCount) chips)", "",
+            "| Classification level | Cardinality | Density | Labels present |", "|---|---|---|---|",
+        ]
+        for (level, stats) in zip(CorineLevel.allCases, statistics) {
+            lines.append(
+                String(
+                    format: "| Level %d | %.2f | %.3f | %d |", level.rawValue, stats.cardinality, stats.density,
+                    stats.labelsPresent))
+        }
+        for (level, stats) in zip(CorineLevel.allCases, statistics) {
+            let nomenclature = Nomenclature.corine(level)
+            lines += [
+                "", "Images per class — level \(level.rawValue)", "", "| Code | Class | Images |", "|---|---|---|",
+            ]
+            for index in 1...nomenclature.count where stats.imagesPerClass[index] > 0 {
+                lines.append(
+                    "| \(nomenclature.codes[index - 1]) | \(nomenclature.names[index - 1]) | \(stats.imagesPerClass[index]) |"
+                )
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 }
