@@ -28,7 +28,7 @@ public struct RunManifest: Sendable, Codable {
     public var landcoverVersion: String
     /// GDAL version.
     public var gdalVersion: String
-    /// Input path → content checksum (SplitMix64 over bytes, hex) and size in bytes.
+    /// Input path → content checksum (FNV-1a over 8-byte words, hex) and size in bytes.
     public var inputs: [String: InputRecord]
     /// Stage → seconds it took (0 when skipped).
     public var stageSeconds: [String: Double]

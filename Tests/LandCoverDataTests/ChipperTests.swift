@@ -13,6 +13,7 @@ final class FakeImageSource: ChipImageSource {
     var noDataRows: Range<Int> = 0..<0
     var cloudyRows: Range<Int> = 0..<0
     var failAtRow: Int?
+    var quantification = 10_000.0
     var hasCloudMask: Bool { !cloudyRows.isEmpty }
 
     init(grid: RasterGrid) { self.grid = grid }
@@ -20,7 +21,7 @@ final class FakeImageSource: ChipImageSource {
     var productRecord: ChipProductRecord {
         ChipProductRecord(
             name: "FAKE_MSIL1C", path: "/fake", level: "L1C", tileID: "35VMF", sensingTime: "2018-05-10T09:40:29Z",
-            processingBaseline: "05.00", quantificationValue: 10000,
+            processingBaseline: "05.00", quantificationValue: quantification,
             offsets: ["B04": -1000, "B03": -1000, "B02": -1000])
     }
 
@@ -195,6 +196,22 @@ final class FakeLabelSource: ChipLabelSource {
         #expect(try ChipStore(output).count == 12)
         let replaced = try chipper(FakeImageSource(grid: grid), configuration: other).run(into: output, overwrite: true)
         #expect(replaced.manifest.chipSize == 60 && replaced.count == 48)
+    }
+
+    @Test func anEmptyOutputDirectoryIsAccepted() throws {
+        let directory = TemporaryDirectory()
+        let output = directory.url.appendingPathComponent("chips")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        #expect(try chipper(FakeImageSource(grid: grid)).run(into: output).count == 12)
+    }
+
+    @Test func storedValuesAreScaledToTenThousandWhateverTheQuantification() throws {
+        let directory = TemporaryDirectory()
+        let image = FakeImageSource(grid: grid)
+        image.quantification = 1000
+        let store = try chipper(image).run(into: directory.url.appendingPathComponent("chips"))
+        // DN 1000 + 240 % 50 = 1040, offset −1000 → 40 at quantification 1000 → 400 at 10000.
+        #expect(store.image(5)[0] == 400)
     }
 
     @Test func newerFormatVersionIsRefused() throws {

@@ -47,6 +47,16 @@ func laeaGrid(side: Int) throws -> RasterGrid {
         #expect(try source.labels(on: grid) == [1, 23, 44, 0])
     }
 
+    @Test func wideGridCodeRasterWithOutsideValuesIsNotTakenForCLCCodes() throws {
+        let directory = TemporaryDirectory()
+        let grid = try laeaGrid(side: 2)
+        let path = directory.path("wide.tif")
+        try writeRaster(path, grid: grid, values: [UInt16]([12, 255, 128, 44]))
+        let source = try CorineSource.open(path)
+        #expect(source.kind == .raster(.gridCode))
+        #expect(try source.labels(on: grid) == [12, 0, 0, 44])
+    }
+
     @Test func unknownCodeFailsNamingFileAndCode() throws {
         let directory = TemporaryDirectory()
         let grid = try laeaGrid(side: 2)

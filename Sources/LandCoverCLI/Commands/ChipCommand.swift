@@ -17,7 +17,7 @@ struct ChipCommand: ParsableCommand {
     @Option(help: "Output chip store directory.")
     var out: String
 
-    @Option(help: "Bands in storage order, comma-separated (10 m and 20 m bands; 20 m resampled to 10 m).")
+    @Option(help: "Bands in storage order, comma-separated (10, 20 or 60 m bands; coarser ones resampled to 10 m).")
     var bands: String = "B04,B03,B02"
 
     @Option(help: "Chip side in pixels.")
@@ -82,8 +82,9 @@ struct ChipCommand: ParsableCommand {
         let configuration = ChipperConfiguration(
             chipSize: chipSize, stride: stride, maxInvalidFraction: maxInvalid, maxCloudFraction: maxCloud,
             split: splitRule)
-        let product = try Sentinel2Product.open(safe, epsg: epsg)
-        let corineSource = try CorineSource.open(corine)
+        // Absolute paths keep the run key the same however the user spelled them.
+        let product = try Sentinel2Product.open(absolutePath(safe), epsg: epsg)
+        let corineSource = try CorineSource.open(absolutePath(corine))
         let source = try Sentinel2ChipSource(product: product, bands: parsedBands())
         let chipper = Chipper(image: source, labels: corineSource, configuration: configuration)
         let reporter = ProgressReporter(task: "chip", unit: "rows", forceJSON: jsonProgress)
@@ -91,8 +92,19 @@ struct ChipCommand: ParsableCommand {
             reporter.update(done: $0.rowsDone, total: $0.rowsTotal, note: "\($0.chipsStored) chips")
         }
         let manifest = store.manifest
+        if manifest.validationCount == 0 && validationFraction > 0 {
+            FileHandle.standardError.write(
+                Data(
+                    "warning: no chip fell into the validation split; use a smaller --block-size or --split random\n"
+                        .utf8))
+        }
         print(
             "\(store.url.path): \(manifest.chipCount) chips (\(manifest.trainCount) train, \(manifest.validationCount) validation, \(manifest.rejectedCount) rejected), bands \(manifest.bands.joined(separator: ","))"
         )
     }
+}
+
+/// `path` made absolute and standardised (`./a/../b` → `/cwd/b`).
+func absolutePath(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
 }

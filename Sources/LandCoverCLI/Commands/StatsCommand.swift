@@ -36,7 +36,7 @@ struct StatsCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
         } else {
-            print(LabelStatistics.markdown(statistics, chipCount: chips.count))
+            print(LabelStatistics.markdown(statistics, chipCount: statistics[0].imageCount))
         }
     }
 }

@@ -59,6 +59,11 @@ public final class ChipStoreWriter {
     public static func prepare(_ url: URL, manifest: ChipStoreManifest, overwrite: Bool) throws -> Preparation {
         let fileManager = FileManager.default
         let partial = url.deletingLastPathComponent().appendingPathComponent(url.lastPathComponent + ".partial")
+        let contents = (try? fileManager.contentsOfDirectory(atPath: url.path)) ?? []
+        if fileManager.fileExists(atPath: url.path), contents.isEmpty {
+            // An empty directory (e.g. made by the user beforehand) holds nothing to protect.
+            try fileManager.removeItem(at: url)
+        }
         if fileManager.fileExists(atPath: url.path) {
             let existing = try? ChipStore(url)
             if let existing, existing.manifest.runKey == manifest.runKey, !overwrite {
@@ -74,7 +79,8 @@ public final class ChipStoreWriter {
         if fileManager.fileExists(atPath: partial.path) {
             let stateURL = partial.appendingPathComponent(ChipStore.FileName.state)
             state = (try? Data(contentsOf: stateURL)).flatMap { try? JSONDecoder().decode(State.self, from: $0) }
-            if state?.runKey != manifest.runKey || overwrite {
+            // A matching partial run is always resumed; another run's scratch directory is ours to discard.
+            if state?.runKey != manifest.runKey {
                 try fileManager.removeItem(at: partial)
                 state = nil
             }

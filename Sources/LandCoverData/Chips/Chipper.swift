@@ -133,6 +133,8 @@ public final class Chipper {
         let bandCount = image.bandNames.count
         let width = image.grid.width
         let offsets = image.bandNames.map { image.productRecord.offsets[$0] ?? 0 }
+        // Stored values are reflectance × 10000 whatever the product's quantification value.
+        let scale = 10_000 / image.productRecord.quantificationValue
         var strip = [UInt16](repeating: 0, count: bandCount * size * width)
         var chipImage = [UInt16](repeating: 0, count: bandCount * size * size)
         var chipLabels = [UInt8](repeating: 0, count: size * size)
@@ -182,7 +184,7 @@ public final class Chipper {
                                         chipBuffer[targetRow + x] = 0
                                         valid[y * size + x] = false
                                     } else {
-                                        let value = min(max(Double(dn) + offset, 1), 65535)
+                                        let value = min(max((Double(dn) + offset) * scale, 1), 65535)
                                         chipBuffer[targetRow + x] = UInt16(value)
                                     }
                                 }
@@ -312,5 +314,23 @@ struct ChipStatistics: Codable {
             for index in 0..<45 { pixels[Int(table[index])] += level3Pixels[index] }
             return ClassHistogram(nomenclature: nomenclature.id, pixels: pixels, images: images[level.rawValue - 1])
         }
+    }
+}
+
+extension Chipper {
+    /// Reads every strip a chipping run of `image` reads, in the same order and the same way, and does nothing
+    /// else: the decode-alone baseline of `landcover bench chip`. Returns the number of strips read.
+    public static func readStrips(of image: ChipImageSource, configuration: ChipperConfiguration = .init()) throws
+        -> Int
+    {
+        let size = configuration.chipSize
+        let width = image.grid.width
+        let rows = image.grid.height >= size ? (image.grid.height - size) / configuration.stride + 1 : 0
+        var strip = [UInt16](repeating: 0, count: image.bandNames.count * size * width)
+        for chipRow in 0..<rows {
+            let window = PixelWindow(column: 0, row: chipRow * configuration.stride, width: width, height: size)
+            try strip.withUnsafeMutableBufferPointer { try image.read(window, into: $0) }
+        }
+        return rows
     }
 }

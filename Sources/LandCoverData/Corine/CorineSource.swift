@@ -83,7 +83,8 @@ public final class CorineSource: @unchecked Sendable {
                 outputWidth: width, outputHeight: height)
         }
         let values = Set(sample.map(Int.init))
-        if values.contains(where: { $0 >= 111 && $0 <= 999 }) { return .clcCode }
+        // 128 and 255 are no-data values of grid-code rasters, so only legend codes count as CLC evidence.
+        if values.contains(where: { Corine.byCode($0) != nil || $0 == 999 }) { return .clcCode }
         if values.contains(where: { (1...44).contains($0) }) { return .gridCode }
         throw CorineError(path: raster.path, problem: "cannot tell grid codes from CLC codes: no class value found")
     }
