@@ -27,6 +27,9 @@ let package = Package(
         // MARK: Domain: CORINE, Sentinel-2, chips
         .target(name: "LandCoverData", dependencies: ["GeoRaster"]),
 
+        // MARK: Metrics (no dependencies)
+        .target(name: "Metrics"),
+
         // MARK: Pipelines
         .target(name: "Pipeline", dependencies: ["LandCoverData", .product(name: "Yams", package: "Yams")]),
 
@@ -44,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GeoRaster"], path: "Tests/TestSupport"),
         .testTarget(name: "GeoRasterTests", dependencies: ["GeoRaster", "TestSupport"]),
         .testTarget(name: "LandCoverDataTests", dependencies: ["LandCoverData", "GeoRaster", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "LandCoverData", "TestSupport"]),
         .testTarget(
             name: "LandCoverCLITests",
