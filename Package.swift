@@ -20,12 +20,21 @@ let package = Package(
             pkgConfig: "gdal",
             providers: [.apt(["libgdal-dev", "libproj-dev"])]
         ),
+        // Debian's libdnnl-dev ships no .pc file: the module map names `link "dnnl"` (and libgomp, its OpenMP).
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: Geospatial I/O
         .target(name: "GeoRaster", dependencies: ["CGDAL"]),
 
         // MARK: Domain: CORINE, Sentinel-2, chips
         .target(name: "LandCoverData", dependencies: ["GeoRaster"]),
+
+        // MARK: Tensors and kernels (oneDNN, OpenBLAS)
+        .target(name: "TensorCore", dependencies: ["CDNNL", "COpenBLAS"]),
+
+        // MARK: Models: autodiff, layers, ResNet, U-Net, optimizers, checkpoints
+        .target(name: "NeuralNet", dependencies: ["TensorCore"]),
 
         // MARK: Metrics (no dependencies)
         .target(name: "Metrics"),
@@ -48,6 +57,8 @@ let package = Package(
         .testTarget(name: "GeoRasterTests", dependencies: ["GeoRaster", "TestSupport"]),
         .testTarget(name: "LandCoverDataTests", dependencies: ["LandCoverData", "GeoRaster", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "LandCoverData", "TestSupport"]),
         .testTarget(
             name: "LandCoverCLITests",

@@ -1,0 +1,62 @@
+extension CPUDevice {
+    /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) of `input` `[batch, inChannels, height, width]`
+    /// with `weight` `[outChannels, inChannels, kernelHeight, kernelWidth]` plus `bias` `[outChannels]`, giving
+    /// `[batch, outChannels, outHeight, outWidth]`. Runs oneDNN's convolution forward primitive.
+    public func convolution2D(
+        _ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: ConvolutionOptions = ConvolutionOptions()
+    ) throws(DNNLError) -> Tensor {
+        let outputShape = options.outputShape(input: input.shape, weight: weight.shape)
+        if let bias {
+            precondition(bias.shape == [weight.shape[0]], "A convolution bias is [outChannels], not \(bias.shape).")
+        }
+        Self.requireNonEmpty(input, weight)
+        let output = Tensor(uninitializedShape: outputShape)
+        let key = ConvolutionKey(
+            pass: .forward, inputShape: input.shape, weightShape: weight.shape, options: options, hasBias: bias != nil)
+        try run(.convolution(key), [input, weight] + (bias.map { [$0] } ?? []) + [output])
+        return output
+    }
+
+    /// The gradient of `convolution2D` with respect to its input `[batch, inChannels, height, width]`, from the
+    /// output gradient `[batch, outChannels, outHeight, outWidth]` and the weight. Runs oneDNN's backward data.
+    public func convolution2DBackwardData(
+        _ outputGradient: Tensor, weight: Tensor, inputShape: [Int], options: ConvolutionOptions = ConvolutionOptions()
+    ) throws(DNNLError) -> Tensor {
+        let outputShape = options.outputShape(input: inputShape, weight: weight.shape)
+        precondition(
+            outputGradient.shape == outputShape,
+            "The output gradient is \(outputGradient.shape) but the convolution gives \(outputShape).")
+        Self.requireNonEmpty(outputGradient, weight)
+        let inputGradient = Tensor(uninitializedShape: inputShape)
+        let key = ConvolutionKey(
+            pass: .backwardData, inputShape: inputShape, weightShape: weight.shape, options: options, hasBias: false)
+        try run(.convolution(key), [outputGradient, weight, inputGradient])
+        return inputGradient
+    }
+
+    /// The gradients of `convolution2D` with respect to its weight `[outChannels, inChannels, kernelHeight,
+    /// kernelWidth]` and, when `withBias`, its bias `[outChannels]`. Runs oneDNN's backward weights.
+    public func convolution2DBackwardWeights(
+        _ outputGradient: Tensor, input: Tensor, weightShape: [Int], options: ConvolutionOptions = ConvolutionOptions(),
+        withBias: Bool = true
+    ) throws(DNNLError) -> (weight: Tensor, bias: Tensor?) {
+        let outputShape = options.outputShape(input: input.shape, weight: weightShape)
+        precondition(
+            outputGradient.shape == outputShape,
+            "The output gradient is \(outputGradient.shape) but the convolution gives \(outputShape).")
+        Self.requireNonEmpty(outputGradient, input)
+        let weightGradient = Tensor(uninitializedShape: weightShape)
+        let biasGradient = withBias ? Tensor(uninitializedShape: [weightShape[0]]) : nil
+        let key = ConvolutionKey(
+            pass: .backwardWeights, inputShape: input.shape, weightShape: weightShape, options: options,
+            hasBias: withBias)
+        try run(.convolution(key), [input, outputGradient, weightGradient] + (biasGradient.map { [$0] } ?? []))
+        return (weightGradient, biasGradient)
+    }
+
+    private static func requireNonEmpty(_ tensors: Tensor...) {
+        for tensor in tensors {
+            precondition(tensor.count > 0, "oneDNN convolutions need non-empty tensors, not \(tensor.shape).")
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// The CPU compute device: a oneDNN engine and stream, a cache of oneDNN primitives by shape, and OpenBLAS.
+///
+/// Calls are serialised by one lock, so oneDNN's OpenMP threads and OpenBLAS's threads never compete for the
+/// cores, and the thread count from `setThreads(_:)` is applied before each call. The engine is created on the
+/// first oneDNN call, which throws `DNNLError` if oneDNN cannot start.
+public final class CPUDevice: @unchecked Sendable {
+    /// The process-wide device.
+    public static let shared = CPUDevice()
+
+    /// What identifies a cached oneDNN plan.
+    enum PlanKey: Hashable {
+        case convolution(ConvolutionKey)
+        case eltwise(EltwiseKey)
+    }
+
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var engine: DNNLEngine?
+    /// Guarded by `lock`; grows with each new shape (a network has few).
+    private var plans: [PlanKey: DNNLPlan] = [:]
+
+    /// Creates a device with its own engine and cache; use `shared` outside tests so calls stay serialised.
+    init() {}
+
+    /// The number of cached oneDNN plans.
+    var cachedPlanCount: Int { lock.withLock { plans.count } }
+
+    /// Runs the plan for `key` on row-major `tensors`, one per operand in the plan's operand order.
+    ///
+    /// Output tensors must be freshly allocated and not shared: the plan writes into their storage.
+    func run(_ key: PlanKey, _ tensors: [Tensor]) throws(DNNLError) {
+        precondition(tensors.allSatisfy { $0.layout == .rowMajor }, "oneDNN plans take row-major tensors for now.")
+        try withPlan(key) { plan throws(DNNLError) in
+            try plan.run(tensors.map { UnsafeMutableRawPointer($0.storage.base) })
+        }
+        withExtendedLifetime(tensors) {}
+    }
+
+    /// The oneDNN implementation behind `key` (for example `jit:avx512_core`), building the plan if needed.
+    func implementation(of key: PlanKey) throws(DNNLError) -> String {
+        try withPlan(key) { plan throws(DNNLError) in plan.implementation }
+    }
+
+    /// Runs `body` under the lock with OpenBLAS's pool sized to `threadCount`.
+    func withOpenBLAS<Result>(_ body: () -> Result) -> Result {
+        lock.withLock {
+            let count = threadCount
+            if openblasGetNumThreads() != count { openblasSetNumThreads(count) }
+            return body()
+        }
+    }
+
+    /// Runs `body` under the lock with the cached (or newly built) plan for `key`.
+    private func withPlan<Result>(
+        _ key: PlanKey, _ body: (DNNLPlan) throws(DNNLError) -> Result
+    ) throws(DNNLError) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        // libgomp keeps the thread count per calling thread, and callers come from any thread.
+        ompSetNumThreads(threadCount)
+        if let plan = plans[key] { return try body(plan) }
+        let engine: DNNLEngine
+        if let existing = self.engine {
+            engine = existing
+        } else {
+            engine = try DNNLEngine()
+            self.engine = engine
+        }
+        let plan: DNNLPlan
+        switch key {
+        case .convolution(let convolution): plan = try .convolution(convolution, engine: engine)
+        case .eltwise(let eltwise): plan = try .eltwise(eltwise, engine: engine)
+        }
+        plans[key] = plan
+        return try body(plan)
+    }
+}

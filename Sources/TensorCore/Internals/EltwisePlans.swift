@@ -1,0 +1,47 @@
+import CDNNL
+
+/// What identifies a cached elementwise primitive.
+struct EltwiseKey: Hashable {
+    /// The elementwise function.
+    enum Algorithm: Hashable {
+        case relu
+
+        var dnnl: dnnl_alg_kind_t {
+            switch self {
+            case .relu: dnnl_eltwise_relu
+            }
+        }
+    }
+
+    let algorithm: Algorithm
+    let backward: Bool
+    let shape: [Int]
+}
+
+extension DNNLPlan {
+    /// Builds the oneDNN plan for an elementwise forward pass (`SRC` → `DST`) or backward pass
+    /// (`SRC`, `DIFF_DST` → `DIFF_SRC`), on row-major data of the key's shape.
+    static func eltwise(_ key: EltwiseKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
+        let plain = try plainMemoryDescriptor(key.shape)
+        let forward = try DNNLPrimitiveDescriptor(
+            dnnlPrimitiveDescCreate(
+                dnnlEltwiseForwardDescInit(algorithm: key.algorithm.dnnl, data: plain, alpha: 0, beta: 0),
+                engine.engine, hint: nil),
+            engine: engine)
+        guard key.backward else {
+            return try DNNLPlan(
+                DNNLPrimitive(forward), arguments: [(DNNL_ARG_SRC, .input, plain), (DNNL_ARG_DST, .output, plain)])
+        }
+        let backward = try DNNLPrimitiveDescriptor(
+            dnnlPrimitiveDescCreate(
+                dnnlEltwiseBackwardDescInit(
+                    algorithm: key.algorithm.dnnl, gradient: plain, data: plain, alpha: 0, beta: 0),
+                engine.engine, hint: forward.handle),
+            engine: engine)
+        return try DNNLPlan(
+            DNNLPrimitive(backward, hint: forward),
+            arguments: [
+                (DNNL_ARG_SRC, .input, plain), (DNNL_ARG_DIFF_DST, .input, plain), (DNNL_ARG_DIFF_SRC, .output, plain),
+            ])
+    }
+}

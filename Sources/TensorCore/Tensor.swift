@@ -1,0 +1,178 @@
+/// A Float32 tensor: a shape and contiguous scalars with value semantics (copy-on-write).
+///
+/// A 4-D image tensor is `[batch, channels, height, width]` (NCHW) and a convolution weight is
+/// `[outChannels, inChannels, kernelHeight, kernelWidth]` (OIHW), both row-major: the last dimension varies fastest.
+public struct Tensor: Sendable {
+    /// The extent of each dimension, outermost first (for images `[batch, channels, height, width]`).
+    public let shape: [Int]
+    /// How the scalars are arranged in memory; always `.rowMajor` for now.
+    public let layout: TensorLayout
+    var storage: TensorStorage
+
+    /// Creates a tensor over `storage`, which must hold exactly the shape's element count.
+    init(shape: [Int], storage: TensorStorage, layout: TensorLayout = .rowMajor) {
+        precondition(storage.count == Tensor.elementCount(shape), "The storage size must match the shape \(shape).")
+        self.shape = shape
+        self.storage = storage
+        self.layout = layout
+    }
+
+    /// A tensor of `shape` whose scalars are not initialised; the caller writes every element before reading any.
+    init(uninitializedShape shape: [Int]) {
+        self.init(shape: shape, storage: TensorStorage(uninitializedCount: Tensor.elementCount(shape)))
+    }
+
+    /// Creates a tensor of `shape` from row-major `scalars`.
+    public init(shape: [Int], scalars: [Float]) {
+        let count = Tensor.elementCount(shape)
+        precondition(scalars.count == count, "\(scalars.count) scalars cannot fill the shape \(shape) (\(count)).")
+        self.init(uninitializedShape: shape)
+        scalars.withUnsafeBufferPointer { source in
+            if let start = source.baseAddress { storage.base.initialize(from: start, count: count) }
+        }
+    }
+
+    /// Creates a tensor of `shape` with every element equal to `value`.
+    public init(shape: [Int], repeating value: Float) {
+        self.init(uninitializedShape: shape)
+        storage.base.initialize(repeating: value, count: storage.count)
+    }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// The number of elements (the product of the shape; 1 for a rank-0 tensor).
+    public var count: Int { storage.count }
+
+    /// The scalars in row-major order.
+    public var scalars: [Float] {
+        withUnsafeBufferPointer { Array($0) }
+    }
+
+    /// Calls `body` with the row-major scalars.
+    public func withUnsafeBufferPointer<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+        return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
+        }
+    }
+
+    /// Calls `body` with the row-major scalars for writing, copying them first if the storage is shared.
+    public mutating func withUnsafeMutableBufferPointer<Result, Failure: Error>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+        makeUnique()
+        return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
+        }
+    }
+
+    /// The element at a full index, one coordinate per dimension (`tensor[n, c, h, w]`); slow, for tests and tools.
+    public subscript(_ index: Int...) -> Float {
+        get {
+            precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+            return withExtendedLifetime(storage) { storage.base[offset(of: index)] }
+        }
+        set {
+            precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+            let position = offset(of: index)
+            makeUnique()
+            storage.base[position] = newValue
+        }
+    }
+
+    /// The same scalars viewed with another shape of equal element count (no copy).
+    public func reshaped(to newShape: [Int]) -> Tensor {
+        precondition(
+            Tensor.elementCount(newShape) == count, "Cannot reshape \(shape) (\(count) elements) to \(newShape).")
+        return Tensor(shape: newShape, storage: storage, layout: layout)
+    }
+
+    /// The product of `shape`, checking that no extent is negative.
+    static func elementCount(_ shape: [Int]) -> Int {
+        shape.reduce(1) { product, extent in
+            precondition(extent >= 0, "A tensor extent cannot be negative: \(shape).")
+            return product * extent
+        }
+    }
+
+    /// The row-major offset of a full index.
+    private func offset(of index: [Int]) -> Int {
+        precondition(index.count == shape.count, "An index into a \(shape) tensor needs \(shape.count) coordinates.")
+        var offset = 0
+        for (coordinate, extent) in zip(index, shape) {
+            precondition(0 <= coordinate && coordinate < extent, "The index \(index) is outside the shape \(shape).")
+            offset = offset * extent + coordinate
+        }
+        return offset
+    }
+
+    /// Gives this value its own storage before a write if another value shares it.
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = storage.copy()
+        }
+    }
+}
+
+extension Tensor: Equatable {
+    /// Tensors are equal when their shapes and all their scalars are equal.
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        lhs.shape == rhs.shape
+            && lhs.withUnsafeBufferPointer { a in rhs.withUnsafeBufferPointer { b in a.elementsEqual(b) } }
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    /// The shape and, for small tensors, the scalars.
+    public var description: String {
+        count <= 16 ? "Tensor(\(shape), \(scalars))" : "Tensor(\(shape), \(count) scalars)"
+    }
+}
+
+/// How a tensor's scalars are arranged in memory.
+///
+/// Only row-major (NCHW for images) exists today. Keeping oneDNN's blocked layouts between layers will add a
+/// layout that carries an opaque oneDNN memory descriptor; code that reads scalars already checks for row-major.
+public struct TensorLayout: Hashable, Sendable {
+    enum Kind: Hashable {
+        case rowMajor
+    }
+
+    let kind: Kind
+
+    /// Contiguous, last dimension fastest (NCHW for `[batch, channels, height, width]`).
+    public static let rowMajor = TensorLayout(kind: .rowMajor)
+}
+
+/// The owned, 64-byte aligned memory behind one or more `Tensor` values.
+///
+/// Values share it until one of them writes (copy-on-write), so it is only mutated while uniquely referenced.
+final class TensorStorage: @unchecked Sendable {
+    /// The first scalar; 64-byte aligned for AVX-512 loads and oneDNN.
+    let base: UnsafeMutablePointer<Float>
+    /// The number of scalars.
+    let count: Int
+
+    /// Allocates `count` scalars without initialising them.
+    init(uninitializedCount count: Int) {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// A new storage holding the same scalars.
+    func copy() -> TensorStorage {
+        let copy = TensorStorage(uninitializedCount: count)
+        copy.base.initialize(from: base, count: count)
+        return copy
+    }
+}
