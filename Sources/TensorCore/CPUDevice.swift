@@ -13,6 +13,9 @@ public final class CPUDevice: @unchecked Sendable {
     enum PlanKey: Hashable {
         case convolution(ConvolutionKey)
         case eltwise(EltwiseKey)
+        case batchNormalization(BatchNormalizationKey)
+        case pooling(PoolingKey)
+        case resampling(ResamplingKey)
     }
 
     private let lock = NSLock()
@@ -41,6 +44,11 @@ public final class CPUDevice: @unchecked Sendable {
     /// The oneDNN implementation behind `key` (for example `jit:avx512_core`), building the plan if needed.
     func implementation(of key: PlanKey) throws(DNNLError) -> String {
         try withPlan(key) { plan throws(DNNLError) in plan.implementation }
+    }
+
+    /// The bytes of oneDNN workspace the plan behind `key` writes or reads (0 if none), building the plan if needed.
+    func workspaceByteCount(of key: PlanKey) throws(DNNLError) -> Int {
+        try withPlan(key) { plan throws(DNNLError) in plan.workspaceByteCount }
     }
 
     /// Runs `body` under the lock with OpenBLAS's pool sized to `threadCount`.
@@ -72,6 +80,9 @@ public final class CPUDevice: @unchecked Sendable {
         switch key {
         case .convolution(let convolution): plan = try .convolution(convolution, engine: engine)
         case .eltwise(let eltwise): plan = try .eltwise(eltwise, engine: engine)
+        case .batchNormalization(let normalization): plan = try .batchNormalization(normalization, engine: engine)
+        case .pooling(let pooling): plan = try .pooling(pooling, engine: engine)
+        case .resampling(let resampling): plan = try .resampling(resampling, engine: engine)
         }
         plans[key] = plan
         return try body(plan)

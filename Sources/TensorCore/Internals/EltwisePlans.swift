@@ -5,10 +5,21 @@ struct EltwiseKey: Hashable {
     /// The elementwise function.
     enum Algorithm: Hashable {
         case relu
+        /// The logistic function; its backward pass reads the forward output rather than the input.
+        case sigmoid
 
         var dnnl: dnnl_alg_kind_t {
             switch self {
             case .relu: dnnl_eltwise_relu
+            case .sigmoid: dnnl_eltwise_logistic_use_dst_for_bwd
+            }
+        }
+
+        /// The execution argument the backward pass reads: the forward input (`SRC`) or output (`DST`).
+        var backwardData: Int32 {
+            switch self {
+            case .relu: DNNL_ARG_SRC
+            case .sigmoid: DNNL_ARG_DST
             }
         }
     }
@@ -20,7 +31,7 @@ struct EltwiseKey: Hashable {
 
 extension DNNLPlan {
     /// Builds the oneDNN plan for an elementwise forward pass (`SRC` → `DST`) or backward pass
-    /// (`SRC`, `DIFF_DST` → `DIFF_SRC`), on row-major data of the key's shape.
+    /// (`SRC` or `DST`, `DIFF_DST` → `DIFF_SRC`), on row-major data of the key's shape.
     static func eltwise(_ key: EltwiseKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
         let plain = try plainMemoryDescriptor(key.shape)
         let forward = try DNNLPrimitiveDescriptor(
@@ -41,7 +52,8 @@ extension DNNLPlan {
         return try DNNLPlan(
             DNNLPrimitive(backward, hint: forward),
             arguments: [
-                (DNNL_ARG_SRC, .input, plain), (DNNL_ARG_DIFF_DST, .input, plain), (DNNL_ARG_DIFF_SRC, .output, plain),
+                (key.algorithm.backwardData, .input, plain), (DNNL_ARG_DIFF_DST, .input, plain),
+                (DNNL_ARG_DIFF_SRC, .output, plain),
             ])
     }
 }

@@ -1,0 +1,85 @@
+extension CPUDevice {
+    /// Batch normalisation in training mode (PyTorch's `BatchNorm2d`, or `BatchNorm1d` on `[batch, channels]`) of
+    /// `input` `[batch, channels, height, width]` with `scale` (γ, `weight`) and `shift` (β, `bias`) `[channels]`:
+    /// `output = (input − mean) / √(variance + epsilon) · scale + shift`, where `mean` and `variance` `[channels]`
+    /// are the batch mean and the biased batch variance over batch and pixels (Ioffe & Szegedy 2015).
+    ///
+    /// PyTorch updates its running variance with the unbiased variance, `variance · n / (n − 1)` for
+    /// n = batch · height · width. Runs oneDNN's batch normalisation forward (`dnnl_forward_training`).
+    public func batchNormTraining(
+        _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws(DNNLError) -> (output: Tensor, mean: Tensor, variance: Tensor) {
+        let channels = Self.batchNormChannels(input, epsilon: epsilon, ["scale": scale, "shift": shift])
+        precondition(
+            input.count / channels > 1,
+            "Batch normalisation in training needs more than one value per channel, not \(input.shape).")
+        let output = Tensor(uninitializedShape: input.shape)
+        let mean = Tensor(uninitializedShape: [channels])
+        let variance = Tensor(uninitializedShape: [channels])
+        let key = BatchNormalizationKey(pass: .forwardTraining, shape: input.shape, epsilon: epsilon)
+        try run(.batchNormalization(key), [input, scale, shift, output, mean, variance])
+        return (output, mean, variance)
+    }
+
+    /// Batch normalisation in inference mode (PyTorch's eval mode) of `input` `[batch, channels, height, width]` or
+    /// `[batch, channels]` with given (running) `mean` and `variance` and `scale`, `shift`, all `[channels]`:
+    /// `output = (input − mean) / √(variance + epsilon) · scale + shift`. Runs oneDNN's batch normalisation forward
+    /// (`dnnl_forward_inference`, `dnnl_use_global_stats`).
+    public func batchNormInference(
+        _ input: Tensor, scale: Tensor, shift: Tensor, mean: Tensor, variance: Tensor, epsilon: Float
+    ) throws(DNNLError) -> Tensor {
+        _ = Self.batchNormChannels(
+            input, epsilon: epsilon, ["scale": scale, "shift": shift, "mean": mean, "variance": variance])
+        let output = Tensor(uninitializedShape: input.shape)
+        let key = BatchNormalizationKey(pass: .forwardInference, shape: input.shape, epsilon: epsilon)
+        try run(.batchNormalization(key), [input, mean, variance, scale, shift, output])
+        return output
+    }
+
+    /// The gradients of `batchNormTraining` with respect to its input (same shape), `scale` and `shift`
+    /// (`[channels]`), from the output gradient and the `mean` and `variance` that the forward pass returned.
+    ///
+    /// With `usesRunningStatistics` the statistics are constants, as in `batchNormInference` (PyTorch's eval mode):
+    /// the input gradient is then `outputGradient · scale / √(variance + epsilon)`. Runs oneDNN's batch
+    /// normalisation backward (`dnnl_backward`).
+    public func batchNormBackward(
+        _ outputGradient: Tensor, input: Tensor, scale: Tensor, mean: Tensor, variance: Tensor, epsilon: Float,
+        usesRunningStatistics: Bool = false
+    ) throws(DNNLError) -> (input: Tensor, scale: Tensor, shift: Tensor) {
+        let channels = Self.batchNormChannels(
+            input, epsilon: epsilon, ["scale": scale, "mean": mean, "variance": variance])
+        precondition(
+            outputGradient.shape == input.shape,
+            "The output gradient \(outputGradient.shape) and the input \(input.shape) must have the same shape.")
+        let inputGradient = Tensor(uninitializedShape: input.shape)
+        let scaleGradient = Tensor(uninitializedShape: [channels])
+        let shiftGradient = Tensor(uninitializedShape: [channels])
+        let key = BatchNormalizationKey(
+            pass: usesRunningStatistics ? .backwardWithRunningStatistics : .backward, shape: input.shape,
+            epsilon: epsilon)
+        // oneDNN wants a shift operand, which the gradients do not depend on.
+        let unusedShift = Tensor.zeros([channels])
+        try run(
+            .batchNormalization(key),
+            [input, mean, variance, outputGradient, scale, unusedShift, inputGradient, scaleGradient, shiftGradient])
+        return (inputGradient, scaleGradient, shiftGradient)
+    }
+
+    /// The channel count of a batch normalisation input, after checking it and the `[channels]` parameters.
+    private static func batchNormChannels(_ input: Tensor, epsilon: Float, _ parameters: KeyValuePairs<String, Tensor>)
+        -> Int
+    {
+        precondition(
+            input.rank == 2 || input.rank == 4,
+            "Batch normalisation takes [batch, channels, height, width] or [batch, channels], not \(input.shape).")
+        precondition(input.count > 0, "Batch normalisation needs a non-empty input, not \(input.shape).")
+        precondition(epsilon >= 0, "The batch normalisation epsilon cannot be negative.")
+        let channels = input.shape[1]
+        for (name, parameter) in parameters {
+            precondition(
+                parameter.shape == [channels],
+                "The batch normalisation \(name) is [channels] = [\(channels)], not \(parameter.shape).")
+        }
+        return channels
+    }
+}
