@@ -38,7 +38,8 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: GoldenFixtures.directory.path), "golden fixtures absent"))
     func readsPyTorchWrittenFiles() throws {
-        let file = try SafetensorsFile(contentsOf: GoldenFixtures.directory.appendingPathComponent("resnet_basic.safetensors"))
+        let file = try SafetensorsFile(
+            contentsOf: GoldenFixtures.directory.appendingPathComponent("resnet_basic.safetensors"))
         #expect(file.tensors["param.conv1.weight"]?.shape == [8, 3, 7, 7])
         #expect(file.tensors["param.bn1.num_batches_tracked"]?.dtype == .int64)
         #expect(file.metadata["config"] != nil)

@@ -6,8 +6,14 @@ import Foundation
 
 /// Element types of the safetensors format that checkpoints use.
 public enum SafetensorsDType: String, Sendable, Codable, CaseIterable {
-    case float32 = "F32", float16 = "F16", bfloat16 = "BF16", float64 = "F64", int64 = "I64", int32 = "I32"
-    case uint8 = "U8", bool = "BOOL"
+    case float32 = "F32"
+    case float16 = "F16"
+    case bfloat16 = "BF16"
+    case float64 = "F64"
+    case int64 = "I64"
+    case int32 = "I32"
+    case uint8 = "U8"
+    case bool = "BOOL"
 
     /// Bytes per element.
     public var size: Int {
@@ -53,7 +59,9 @@ public struct SafetensorsEntry: Sendable, Equatable {
             case .float32: return (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
             case .float64: return (0..<count).map { Float(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self)) }
             case .float16:
-                return (0..<count).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+                return (0..<count).map {
+                    Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))
+                }
             case .bfloat16:
                 return (0..<count).map {
                     Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) << 16)
@@ -110,7 +118,9 @@ public struct SafetensorsFile: Sendable, Equatable {
         var metadata: [String: String] = [:]
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let map = value as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
+                guard let map = value as? [String: String] else {
+                    throw fail("__metadata__ must map strings to strings")
+                }
                 metadata = map
                 continue
             }
@@ -142,7 +152,8 @@ public struct SafetensorsFile: Sendable, Equatable {
         for name in names {
             let entry = tensors[name]!
             header[name] = [
-                "dtype": entry.dtype.rawValue, "shape": entry.shape, "data_offsets": [offset, offset + entry.bytes.count],
+                "dtype": entry.dtype.rawValue, "shape": entry.shape,
+                "data_offsets": [offset, offset + entry.bytes.count],
             ]
             offset += entry.bytes.count
         }
@@ -163,7 +174,8 @@ public struct SafetensorsFile: Sendable, Equatable {
         try serialized().write(to: temporary)
         // POSIX rename replaces an existing checkpoint atomically: a failure never leaves half a file.
         guard rename(temporary.path, url.path) == 0 else {
-            throw SafetensorsError(path: url.path, problem: "cannot rename into place: \(String(cString: strerror(errno)))")
+            throw SafetensorsError(
+                path: url.path, problem: "cannot rename into place: \(String(cString: strerror(errno)))")
         }
     }
 }

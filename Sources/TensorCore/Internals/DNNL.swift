@@ -162,11 +162,38 @@ func dnnlPrimitiveDescCreate<Operation>(
     _ operation: Operation, _ engine: dnnl_engine_t, hint: dnnl_primitive_desc_t?
 ) throws(DNNLError) -> dnnl_primitive_desc_t {
     var descriptor: dnnl_primitive_desc_t?
+    let attributes = try DNNLUserScratchpadAttributes()
     let status = withUnsafePointer(to: operation) {
-        dnnl_primitive_desc_create(&descriptor, UnsafeRawPointer($0), nil, engine, hint)
+        dnnl_primitive_desc_create(&descriptor, UnsafeRawPointer($0), attributes.handle, engine, hint)
     }
     try checkDNNL(status, "dnnl_primitive_desc_create")
     return descriptor!
+}
+
+/// Primitive attributes asking for a caller-provided scratchpad (`dnnl_scratchpad_mode_user`).
+///
+/// With the library-managed default, oneDNN 2.6 ties a primitive's scratchpad to the thread that created it,
+/// and running a cached primitive from another thread crashed; every plan therefore owns its scratchpad.
+/// The corresponding C functions are `dnnl_primitive_attr_create` and `dnnl_primitive_attr_set_scratchpad_mode`.
+final class DNNLUserScratchpadAttributes {
+    let handle: dnnl_primitive_attr_t
+
+    init() throws(DNNLError) {
+        var attributes: dnnl_primitive_attr_t?
+        try checkDNNL(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        handle = attributes!
+        try checkDNNL(
+            dnnl_primitive_attr_set_scratchpad_mode(handle, dnnl_scratchpad_mode_user),
+            "dnnl_primitive_attr_set_scratchpad_mode")
+    }
+
+    deinit { dnnl_primitive_attr_destroy(handle) }
+}
+
+/// The scratchpad layout a primitive descriptor needs (zero-sized when none).
+/// The corresponding C function is `dnnl_primitive_desc_query_md` with `dnnl_query_scratchpad_md`.
+func dnnlPrimitiveDescQueryScratchpadMD(_ descriptor: dnnl_primitive_desc_t) -> dnnl_memory_desc_t {
+    dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)?.pointee ?? dnnl_memory_desc_t()
 }
 
 /// A primitive descriptor copying `source` into the layout of `destination`.
@@ -175,9 +202,11 @@ func dnnlReorderPrimitiveDescCreate(
     source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t, _ engine: dnnl_engine_t
 ) throws(DNNLError) -> dnnl_primitive_desc_t {
     var descriptor: dnnl_primitive_desc_t?
+    let attributes = try DNNLUserScratchpadAttributes()
     let status = withUnsafePointer(to: source) { sourcePointer in
         withUnsafePointer(to: destination) { destinationPointer in
-            dnnl_reorder_primitive_desc_create(&descriptor, sourcePointer, engine, destinationPointer, engine, nil)
+            dnnl_reorder_primitive_desc_create(
+                &descriptor, sourcePointer, engine, destinationPointer, engine, attributes.handle)
         }
     }
     try checkDNNL(status, "dnnl_reorder_primitive_desc_create")

@@ -64,8 +64,23 @@ final class DNNLPrimitive {
         dnnl_primitive_destroy(handle)
     }
 
-    /// Runs the primitive on its engine's stream (without waiting for it).
+    /// The primitive's own scratchpad (created with `dnnl_scratchpad_mode_user`); nil when it needs none.
+    /// Runs are serialised by `CPUDevice`'s lock, so one buffer per primitive suffices.
+    private lazy var scratchpad: DNNLMemory? = {
+        let layout = dnnlPrimitiveDescQueryScratchpadMD(descriptor.handle)
+        guard dnnlMemoryDescGetSize(layout) > 0 else { return nil }
+        return try? DNNLMemory(layout, engine: descriptor.engine, data: nil)
+    }()
+
+    /// Runs the primitive on its engine's stream (without waiting for it), adding its scratchpad.
     func execute(_ arguments: [dnnl_exec_arg_t]) throws(DNNLError) {
+        var arguments = arguments
+        if dnnlMemoryDescGetSize(dnnlPrimitiveDescQueryScratchpadMD(descriptor.handle)) > 0 {
+            guard let scratchpad else {
+                throw DNNLError(status: dnnl_out_of_memory, call: "dnnl_memory_create (scratchpad)")
+            }
+            arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad.handle))
+        }
         try dnnlPrimitiveExecute(handle, descriptor.engine.stream, arguments)
     }
 }
