@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "LandCoverCLI",
             dependencies: [
-                "GeoRaster", "LandCoverData", "Pipeline",
+                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,2 +1,2 @@
-/// Land-cover map products: writing, styling, cataloguing and comparing class rasters.
+/// Land-cover map products: writing, styling, cataloguing, generalising and comparing class rasters.
 public enum Mapping {}
