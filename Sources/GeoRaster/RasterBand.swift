@@ -38,6 +38,13 @@ public final class RasterBand: @unchecked Sendable {
         return present != 0 ? value : nil
     }
 
+    /// Whether the band's validity is at most its no-data value: no mask band, alpha band or per-dataset mask
+    /// (`GDALGetMaskFlags` is `GMF_ALL_VALID` or `GMF_NODATA`).
+    public var isMaskedByNoDataAlone: Bool {
+        let flags = GDALGetMaskFlags(handle)
+        return flags == GMF_ALL_VALID || flags == GMF_NODATA
+    }
+
     /// Sets the no-data value (`GDALSetRasterNoDataValue`).
     public func setNoDataValue(_ value: Double) throws {
         try checkCPLErr("GDALSetRasterNoDataValue") { GDALSetRasterNoDataValue(handle, value) }
@@ -135,7 +142,12 @@ public final class RasterBand: @unchecked Sendable {
     }
 
     /// Category names, index = pixel value (`GDALGetRasterCategoryNames`).
-    public var categoryNames: [String] { StringList.strings(from: GDALGetRasterCategoryNames(handle)) }
+    public var categoryNames: [String] {
+        // GDAL 3.6 loads the .aux.xml (where GTiff keeps category names) lazily, on the first georeference or
+        // metadata query of the dataset: ask for one first so a freshly opened COG reports its names.
+        _ = dataset.geoTransform
+        return StringList.strings(from: GDALGetRasterCategoryNames(handle))
+    }
 
     /// Sets category names, index = pixel value (`GDALSetRasterCategoryNames`); GTiff keeps them in `.aux.xml`.
     public func setCategoryNames(_ names: [String]) throws {

@@ -45,6 +45,9 @@ public final class ChipStoreWriter {
     private let labels: FileHandle
     private let index: FileHandle
     private let encoder: JSONEncoder
+    /// Runs checkpoints in the background, in order.
+    private let durability = DispatchQueue(label: "landcover.chip-store.checkpoint")
+    private let durabilityFailure = FailureRecord()
 
     /// Outcome of preparing an output directory.
     public enum Preparation {
@@ -147,25 +150,48 @@ public final class ChipStoreWriter {
     }
 
     /// Makes the chips written so far durable and records the caller's position and accumulators.
+    ///
+    /// The `fsync`s (tens of milliseconds for a chip row of a full tile) and the state file run in the background,
+    /// one checkpoint after the other, while the caller appends the next chips; the state file is written only once
+    /// the files are synced. A failure is thrown by the next `checkpoint` or by `finish`; releasing the writer waits
+    /// for the checkpoints under way.
     public func checkpoint(position: Int, accumulators: Data) throws {
-        try writing {
-            try images.synchronize()
-            try labels.synchronize()
-            try index.synchronize()
-        }
+        try durabilityFailure.rethrow()
         let state = State(
             runKey: manifest.runKey, chipCount: chipCount, resumePosition: position, accumulators: accumulators)
-        try writing { try writeJSON(state, to: ChipStore.FileName.state) }
+        let (files, directory, failure) = ([images, labels, index], partialURL, durabilityFailure)
+        durability.async {
+            do {
+                try Self.writing(in: directory) {
+                    for file in files { try file.synchronize() }
+                    try Self.writeJSON(state, to: ChipStore.FileName.state, in: directory)
+                }
+            } catch {
+                failure.record(error)
+            }
+        }
     }
+
+    /// Waits for the checkpoints under way; throws the first one's failure.
+    private func finishCheckpoints() throws {
+        durability.sync {}
+        try durabilityFailure.rethrow()
+    }
+
+    deinit { durability.sync {} }
 
     /// Runs file writes, turning Foundation's errors (disk full, permissions) into one line naming the store.
     private func writing(_ body: () throws -> Void) throws {
+        try Self.writing(in: partialURL, body)
+    }
+
+    private static func writing(in directory: URL, _ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as ChipStoreError {
             throw error
         } catch {
-            throw ChipStoreError(path: partialURL.path, problem: "cannot write: \(systemMessage(error))")
+            throw ChipStoreError(path: directory.path, problem: "cannot write: \(systemMessage(error))")
         }
     }
 
@@ -173,6 +199,7 @@ public final class ChipStoreWriter {
     public func finish(_ final: ChipStoreManifest) throws -> ChipStore {
         var final = final
         final.chipCount = chipCount
+        try finishCheckpoints()
         try writing {
             try images.synchronize()
             try labels.synchronize()
@@ -199,11 +226,15 @@ public final class ChipStoreWriter {
 
     /// Writes JSON to a temporary name, then renames it over `name`.
     private func writeJSON<T: Encodable>(_ value: T, to name: String) throws {
+        try Self.writeJSON(value, to: name, in: partialURL)
+    }
+
+    private static func writeJSON<T: Encodable>(_ value: T, to name: String, in directory: URL) throws {
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try pretty.encode(value)
-        let target = partialURL.appendingPathComponent(name)
-        let temporary = partialURL.appendingPathComponent(name + ".tmp")
+        let target = directory.appendingPathComponent(name)
+        let temporary = directory.appendingPathComponent(name + ".tmp")
         try data.write(to: temporary)
         try renameReplacing(temporary, target)
     }
@@ -217,4 +248,22 @@ func systemMessage(_ error: Error) -> String {
         return String(cString: strerror(Int32(underlying.code)))
     }
     return nsError.localizedDescription
+}
+
+/// The first failure of background work, kept until someone asks.
+private final class FailureRecord: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failure: Error?
+
+    func record(_ error: Error) {
+        lock.lock()
+        if failure == nil { failure = error }
+        lock.unlock()
+    }
+
+    func rethrow() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+    }
 }

@@ -84,10 +84,12 @@ public final class Chipper {
     }
 
     /// Chip rows and columns that fit whole on the grid.
-    public var chipGrid: (rows: Int, columns: Int) {
+    public var chipGrid: (rows: Int, columns: Int) { Self.chipGrid(of: image.grid, configuration: configuration) }
+
+    /// Chip rows and columns of `configuration` that fit whole on `grid`.
+    static func chipGrid(of grid: RasterGrid, configuration: ChipperConfiguration) -> (rows: Int, columns: Int) {
         let size = configuration.chipSize
         let stride = configuration.stride
-        let grid = image.grid
         return (
             grid.height >= size ? (grid.height - size) / stride + 1 : 0,
             grid.width >= size ? (grid.width - size) / stride + 1 : 0
@@ -130,69 +132,26 @@ public final class Chipper {
             ?? ChipStatistics(bandCount: image.bandNames.count)
         let (rows, columns) = chipGrid
         let size = configuration.chipSize
-        let bandCount = image.bandNames.count
         let width = image.grid.width
-        let offsets = image.bandNames.map { image.productRecord.offsets[$0] ?? 0 }
-        // Stored values are reflectance × 10000 whatever the product's quantification value.
-        let scale = 10_000 / image.productRecord.quantificationValue
-        var strip = [UInt16](repeating: 0, count: bandCount * size * width)
-        var chipImage = [UInt16](repeating: 0, count: bandCount * size * size)
-        var chipLabels = [UInt8](repeating: 0, count: size * size)
-        var valid = [Bool](repeating: false, count: size * size)
+        let cutter = ChipCutter(
+            size: size, bandCount: image.bandNames.count, storedValues: Self.storedValueTable(for: image),
+            integerOffsets: Self.integerOffsets(for: image))
         progress(
             ChipProgress(
                 rowsDone: writer.resumePosition, rowsTotal: rows, chipsStored: writer.chipCount,
                 chipsRejected: statistics.rejected))
 
+        let reader = StripReader(
+            image: image, labels: labels, rows: writer.resumePosition..<rows,
+            window: Self.stripWindow(configuration: configuration, width: width))
+        defer { reader.cancel() }
         for chipRow in writer.resumePosition..<rows {
+            var strip = try reader.next()
+            let hasNoData = cutter.storeValues(of: &strip)
             let top = chipRow * configuration.stride
-            let stripWindow = PixelWindow(column: 0, row: top, width: width, height: size)
-            try strip.withUnsafeMutableBufferPointer { try image.read(stripWindow, into: $0) }
-            let stripLabels = try labels.labels(on: image.grid.subgrid(stripWindow))
-            let stripInvalid = image.hasCloudMask ? try image.readInvalidMask(stripWindow) : nil
-
             for chipColumn in 0..<columns {
                 let left = chipColumn * configuration.stride
-                var invalid = 0
-                var cloudy = 0
-                // Labels, validity and cloud share.
-                for y in 0..<size {
-                    for x in 0..<size {
-                        let source = y * width + left + x
-                        let target = y * size + x
-                        let label = stripLabels[source]
-                        chipLabels[target] = label
-                        var ok = label != 0
-                        if let stripInvalid, stripInvalid[source] {
-                            cloudy += 1
-                            ok = false
-                        }
-                        valid[target] = ok
-                    }
-                }
-                // Image values: reflectance × 10000 with the product offset applied; 0 stays no data.
-                strip.withUnsafeBufferPointer { stripBuffer in
-                    chipImage.withUnsafeMutableBufferPointer { chipBuffer in
-                        for band in 0..<bandCount {
-                            let offset = offsets[band]
-                            for y in 0..<size {
-                                let sourceRow = (band * size + y) * width + left
-                                let targetRow = (band * size + y) * size
-                                for x in 0..<size {
-                                    let dn = stripBuffer[sourceRow + x]
-                                    if dn == 0 {
-                                        chipBuffer[targetRow + x] = 0
-                                        valid[y * size + x] = false
-                                    } else {
-                                        let value = min(max((Double(dn) + offset) * scale, 1), 65535)
-                                        chipBuffer[targetRow + x] = UInt16(value)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                for flag in valid where !flag { invalid += 1 }
+                let (invalid, cloudy) = cutter.cut(strip, left: left, width: width, hasNoData: hasNoData)
                 let pixels = Double(size * size)
                 let invalidFraction = Double(invalid) / pixels
                 let cloudFraction = Double(cloudy) / pixels
@@ -203,18 +162,18 @@ public final class Chipper {
                 }
                 let split = configuration.split.split(product: 0, chipRow: chipRow, chipColumn: chipColumn)
                 let classCounts = statistics.add(
-                    image: chipImage, labels: chipLabels, valid: valid, size: size, training: split == .train)
+                    image: UnsafeBufferPointer(cutter.image), labels: UnsafeBufferPointer(cutter.labels),
+                    valid: UnsafeBufferPointer(cutter.valid), size: size, training: split == .train)
                 let origin = image.grid.geoTransform.map(column: Double(left), row: Double(top))
                 let record = ChipRecord(
                     index: writer.chipCount, product: 0, row: top, column: left, originX: origin.x, originY: origin.y,
                     split: split, validFraction: 1 - invalidFraction, cloudFraction: cloudFraction,
                     classes: classCounts)
-                try chipImage.withUnsafeBufferPointer { imageBuffer in
-                    try chipLabels.withUnsafeBufferPointer { labelBuffer in
-                        try writer.append(image: imageBuffer, labels: labelBuffer, record: record)
-                    }
-                }
+                try writer.append(
+                    image: UnsafeBufferPointer(cutter.image), labels: UnsafeBufferPointer(cutter.labels), record: record
+                )
             }
+            reader.recycle(strip)
             try writer.checkpoint(position: chipRow + 1, accumulators: JSONEncoder().encode(statistics))
             progress(
                 ChipProgress(
@@ -224,6 +183,143 @@ public final class Chipper {
         var final = header
         statistics.fill(&final, bandNames: image.bandNames)
         return try writer.finish(final)
+    }
+
+    /// The pixel window of a chip row's strip: `chipSize` rows across the whole grid.
+    static func stripWindow(configuration: ChipperConfiguration, width: Int) -> @Sendable (Int) -> PixelWindow {
+        let size = configuration.chipSize
+        let stride = configuration.stride
+        return { PixelWindow(column: 0, row: $0 * stride, width: width, height: size) }
+    }
+
+    /// Per band, the whole number `storedValueTable` adds to a DN when the quantification value is 10 000 and every
+    /// offset a whole number (the stored value is then `clamp(DN + offset, 1, 65535)`); nil otherwise.
+    static func integerOffsets(for image: ChipImageSource) -> [Int32]? {
+        let record = image.productRecord
+        guard record.quantificationValue == 10_000 else { return nil }
+        let offsets = image.bandNames.map { record.offsets[$0] ?? 0 }
+        guard offsets.allSatisfy({ $0 == $0.rounded() && abs($0) <= 65536 }) else { return nil }
+        return offsets.map { Int32($0) }
+    }
+
+    /// The stored value of every DN, band after band (`[bands, 65536]`): reflectance × 10000 with the product's
+    /// offset applied and scaled to a quantification of 10000, clamped to 1…65535; DN 0 (no data) stays 0.
+    static func storedValueTable(for image: ChipImageSource) -> [UInt16] {
+        let record = image.productRecord
+        // Stored values are reflectance × 10000 whatever the product's quantification value.
+        let scale = 10_000 / record.quantificationValue
+        return image.bandNames.flatMap { name in
+            let offset = record.offsets[name] ?? 0
+            return (0...Int(UInt16.max)).map { dn in
+                dn == 0 ? 0 : UInt16(min(max((Double(dn) + offset) * scale, 1), 65535))
+            }
+        }
+    }
+}
+
+/// Cuts chips out of strips into buffers reused from chip to chip: stored image values `[bands, size, size]`,
+/// labels and the validity mask `[size, size]`.
+private final class ChipCutter {
+    let size: Int
+    /// The last chip's stored values.
+    let image: UnsafeMutableBufferPointer<UInt16>
+    /// The last chip's labels.
+    let labels: UnsafeMutableBufferPointer<UInt8>
+    /// The last chip's validity: a label, image data in every band and no cloud.
+    let valid: UnsafeMutableBufferPointer<Bool>
+    private let bandCount: Int
+    /// `Chipper.storedValueTable`: the stored value of every DN, `[bands, 65536]`.
+    private let storedValues: [UInt16]
+    /// Per band, the whole number added to a DN to store it, when that is all there is to it (a quantification value
+    /// of 10 000); nil: the stored values are looked up in `storedValues`.
+    private let integerOffsets: [Int32]?
+
+    init(size: Int, bandCount: Int, storedValues: [UInt16], integerOffsets: [Int32]?) {
+        precondition(storedValues.count == bandCount << 16, "One stored value per DN and band.")
+        self.size = size
+        self.bandCount = bandCount
+        self.storedValues = storedValues
+        self.integerOffsets = integerOffsets
+        image = .allocate(capacity: bandCount * size * size)
+        labels = .allocate(capacity: size * size)
+        valid = .allocate(capacity: size * size)
+    }
+
+    deinit {
+        image.deallocate()
+        labels.deallocate()
+        valid.deallocate()
+    }
+
+    /// Turns the DNs of `strip` into stored values in place, one band at a time; returns whether any pixel has no
+    /// data (DN 0, which stays 0 while every other DN is stored as 1 or more).
+    func storeValues(of strip: inout ChipStrip) -> Bool {
+        let plane = strip.image.count / bandCount
+        return strip.image.withUnsafeMutableBufferPointer { image in
+            storedValues.withUnsafeBufferPointer { storedValues in
+                for band in 0..<bandCount {
+                    let values = UnsafeMutableBufferPointer(rebasing: image[(band * plane)..<((band + 1) * plane)])
+                    if let offset = integerOffsets?[band] {
+                        Self.store(values, adding: offset)
+                    } else {
+                        let table = storedValues.baseAddress! + (band << 16)
+                        for i in values.indices { values[i] = table[Int(values[i])] }
+                    }
+                }
+            }
+            return image.min() == 0
+        }
+    }
+
+    /// Cuts the chip whose left edge is column `left` out of `strip` (`width` columns wide), whose image holds
+    /// stored values (`storeValues(of:)`, which tells `hasNoData`); returns how many of the chip's pixels are invalid
+    /// and how many are cloudy.
+    func cut(_ strip: ChipStrip, left: Int, width: Int, hasNoData: Bool) -> (invalid: Int, cloudy: Int) {
+        let size = size
+        strip.labels.withUnsafeBufferPointer { stripLabels in
+            for y in 0..<size {
+                for x in 0..<size {
+                    let label = stripLabels[y * width + left + x]
+                    labels[y * size + x] = label
+                    valid[y * size + x] = label != 0
+                }
+            }
+        }
+        var cloudy = 0
+        strip.invalid?.withUnsafeBufferPointer { stripInvalid in
+            for y in 0..<size {
+                for x in 0..<size where stripInvalid[y * width + left + x] {
+                    cloudy += 1
+                    valid[y * size + x] = false
+                }
+            }
+        }
+        strip.image.withUnsafeBufferPointer { stripImage in
+            for band in 0..<bandCount {
+                for y in 0..<size {
+                    let source = UnsafeBufferPointer(
+                        rebasing: stripImage[((band * size + y) * width + left)...].prefix(size))
+                    let target = (band * size + y) * size
+                    _ = UnsafeMutableBufferPointer(rebasing: image[target..<(target + size)]).initialize(from: source)
+                    // Stored value 0 is no data, in any band.
+                    if hasNoData {
+                        for x in 0..<size where source[x] == 0 { valid[y * size + x] = false }
+                    }
+                }
+            }
+        }
+        var invalid = 0
+        for flag in valid where !flag { invalid += 1 }
+        return (invalid, cloudy)
+    }
+
+    /// `clamp(DN + offset, 1, 65535)` in place, 0 for DN 0: the table's values when the quantification value is
+    /// 10 000, computed without branches so that the loop vectorises.
+    private static func store(_ values: UnsafeMutableBufferPointer<UInt16>, adding offset: Int32) {
+        for i in 0..<values.count {
+            let dn = Int32(values[i])
+            values[i] = UInt16(truncatingIfNeeded: dn == 0 ? 0 : min(max(dn &+ offset, 1), 65535))
+        }
     }
 }
 
@@ -251,45 +347,76 @@ struct ChipStatistics: Codable {
         maximum = Array(repeating: -1, count: bandCount)
     }
 
+    /// The level-3 → level-1/2/3 lookup tables, in level order.
+    private static let levelTables = CorineLevel.allCases.map { Nomenclature.corine($0).level3LookupTable }
+
     /// Adds one stored chip; returns its level-3 class counts for the chip record.
-    mutating func add(image: [UInt16], labels: [UInt8], valid: [Bool], size: Int, training: Bool) -> [String: Int] {
+    ///
+    /// Per chip, band sums are taken in integers: every partial sum stays below 2^53, so they equal the
+    /// pixel-by-pixel sums in `Double`.
+    mutating func add(
+        image: UnsafeBufferPointer<UInt16>, labels: UnsafeBufferPointer<UInt8>, valid: UnsafeBufferPointer<Bool>,
+        size: Int, training: Bool
+    ) -> [String: Int] {
         var counts = [Int](repeating: 0, count: 256)
-        for label in labels { counts[Int(label)] += 1 }
+        // By runs: CORINE's 100 m pixels make long runs of one label along a row of 10 m pixels.
+        var start = 0
+        while start < labels.count {
+            let label = labels[start]
+            var end = start + 1
+            while end < labels.count && labels[end] == label { end += 1 }
+            counts[Int(label)] += end - start
+            start = end
+        }
         var classes: [String: Int] = [:]
         var present: [Set<Int>] = [[], [], []]
-        let levels = CorineLevel.allCases.map { Nomenclature.corine($0).level3LookupTable }
         for index in 1..<45 where counts[index] > 0 {
             classes[String(index)] = counts[index]
             level3Pixels[index] += counts[index]
-            for (level, table) in levels.enumerated() { present[level].insert(Int(table[index])) }
+            for (level, table) in Self.levelTables.enumerated() { present[level].insert(Int(table[index])) }
         }
         level3Pixels[0] += counts[0]
         for level in 0..<3 { for index in present[level] { images[level][index] += 1 } }
-        if training {
-            train += 1
-            let pixels = size * size
-            for band in 0..<count.count {
-                var bandSum = 0.0
-                var bandSquares = 0.0
-                var bandCount = 0
-                var low = minimum[band]
-                var high = maximum[band]
-                for i in 0..<pixels where valid[i] {
-                    let value = Double(image[band * pixels + i])
-                    bandSum += value
-                    bandSquares += value * value
-                    bandCount += 1
+        guard training else {
+            validation += 1
+            return classes
+        }
+        train += 1
+        let pixels = size * size
+        let allValid = !valid.contains(false)
+        for band in 0..<count.count {
+            // Wrapping arithmetic cannot wrap here (≤ 14 400 values below 2^16 a chip) and lets the loops vectorise.
+            var bandSum = 0
+            var bandSquares = 0
+            var bandCount = 0
+            var low = Int.max
+            var high = Int.min
+            let values = UnsafeBufferPointer(rebasing: image[(band * pixels)..<((band + 1) * pixels)])
+            if allValid {
+                for value in values {
+                    let value = Int(value)
+                    bandSum &+= value
+                    bandSquares &+= value &* value
                     low = min(low, value)
                     high = max(high, value)
                 }
-                sum[band] += bandSum
-                sumOfSquares[band] += bandSquares
-                count[band] += bandCount
-                minimum[band] = low
-                maximum[band] = high
+                bandCount = pixels
+            } else {
+                for (value, ok) in zip(values, valid) where ok {
+                    let value = Int(value)
+                    bandSum &+= value
+                    bandSquares &+= value &* value
+                    bandCount &+= 1
+                    low = min(low, value)
+                    high = max(high, value)
+                }
             }
-        } else {
-            validation += 1
+            guard bandCount > 0 else { continue }
+            sum[band] += Double(bandSum)
+            sumOfSquares[band] += Double(bandSquares)
+            count[band] += bandCount
+            minimum[band] = min(minimum[band], Double(low))
+            maximum[band] = max(maximum[band], Double(high))
         }
         return classes
     }
@@ -318,19 +445,18 @@ struct ChipStatistics: Codable {
 }
 
 extension Chipper {
-    /// Reads every strip a chipping run of `image` reads, in the same order and the same way, and does nothing
-    /// else: the decode-alone baseline of `landcover bench chip`. Returns the number of strips read.
+    /// Reads every strip a chipping run of `image` reads, in the same order and the same way (ahead, on a background
+    /// thread), and does nothing else: the decode-alone baseline of `landcover bench chip`. Returns the number of
+    /// strips read.
     public static func readStrips(of image: ChipImageSource, configuration: ChipperConfiguration = .init()) throws
         -> Int
     {
-        let size = configuration.chipSize
-        let width = image.grid.width
-        let rows = image.grid.height >= size ? (image.grid.height - size) / configuration.stride + 1 : 0
-        var strip = [UInt16](repeating: 0, count: image.bandNames.count * size * width)
-        for chipRow in 0..<rows {
-            let window = PixelWindow(column: 0, row: chipRow * configuration.stride, width: width, height: size)
-            try strip.withUnsafeMutableBufferPointer { try image.read(window, into: $0) }
-        }
+        let rows = chipGrid(of: image.grid, configuration: configuration).rows
+        let reader = StripReader(
+            image: image, labels: nil, rows: 0..<rows,
+            window: stripWindow(configuration: configuration, width: image.grid.width))
+        defer { reader.cancel() }
+        for _ in 0..<rows { reader.recycle(try reader.next()) }
         return rows
     }
 }

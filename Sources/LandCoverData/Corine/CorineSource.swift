@@ -26,7 +26,8 @@ public final class CorineSource: @unchecked Sendable {
     public let kind: Kind
     /// The layer's coordinate reference system.
     public let crs: CRS
-    private let dataset: Dataset
+    /// The open raster or vector dataset.
+    let dataset: Dataset
 
     /// The raw pixel values that mean "no class" for each encoding.
     static let nonClassValues: [CorineEncoding: Set<Int>] = [
@@ -145,12 +146,19 @@ public final class CorineSource: @unchecked Sendable {
                 known[value] = true
             }
         }
-        var labels = [UInt8](repeating: 0, count: raw.count)
         var unknown: UInt16?
-        for i in raw.indices {
-            let value = Int(raw[i])
-            if !known[value] { unknown = raw[i] }
-            labels[i] = table[value]
+        let labels = [UInt8](unsafeUninitializedCapacity: raw.count) { labels, initialised in
+            raw.withUnsafeBufferPointer { raw in
+                table.withUnsafeBufferPointer { table in
+                    known.withUnsafeBufferPointer { known in
+                        for (i, value) in raw.enumerated() {
+                            if !known[Int(value)] { unknown = value }
+                            labels[i] = table[Int(value)]
+                        }
+                    }
+                }
+            }
+            initialised = raw.count
         }
         if let unknown {
             throw CorineError(path: path, problem: "unknown CORINE \(encoding.rawValue) \(unknown)")
@@ -162,6 +170,7 @@ public final class CorineSource: @unchecked Sendable {
         let sourceResolution = dataset.geoTransform.map { abs($0.pixelWidth) } ?? 0
         let targetInSourceUnits = try targetResolution(of: grid)
         let resampling: Resampling = targetInSourceUnits > 1.5 * sourceResolution ? .mode : .nearest
+        if resampling == .nearest, let values = try nearestValues(on: grid) { return values }
         let warped = try dataset.warp(
             onto: grid,
             options: WarpOptions(resampling: resampling, outputType: .uint16, destinationNoData: Double(UInt16.max)))

@@ -164,6 +164,20 @@ public struct Sentinel2ProductWriter: Sendable {
         reflectance: [SpectralBand: [UInt16]], size: Int, into directory: URL, overwrite: Bool = false
     ) throws -> URL {
         try validate(reflectance: reflectance, size: size)
+        return try assemble(bands: Array(reflectance.keys), size: size, into: directory, overwrite: overwrite) {
+            band, path in
+            let resolution = band.nativeResolution
+            let values = digitalNumbers(Self.blockMean(reflectance[band]!, size: size, factor: resolution / 10))
+            try Self.writeJPEG2000(values, grid: grid(size: size, resolution: resolution), to: path.path)
+        }
+    }
+
+    /// Lays out the product folder around the band images `placeImage` puts at the paths it is given (the `.jp2`
+    /// under `IMG_DATA`), writes the metadata, and renames the folder into place; returns its URL.
+    func assemble(
+        bands: [SpectralBand], size: Int, into directory: URL, overwrite: Bool,
+        placeImage: (SpectralBand, URL) throws -> Void
+    ) throws -> URL {
         let destination = directory.appendingPathComponent(safeName)
         let files = FileManager.default
         if !overwrite && files.fileExists(atPath: destination.path) {
@@ -173,17 +187,12 @@ public struct Sentinel2ProductWriter: Sendable {
         let staging = directory.appendingPathComponent(".\(safeName).partial-\(UUID().uuidString)")
         defer { try? files.removeItem(at: staging) }
 
-        let bands = reflectance.keys.sorted()
+        let bands = bands.sorted()
         let granule = staging.appendingPathComponent("GRANULE").appendingPathComponent(granuleName)
         let images = granule.appendingPathComponent("IMG_DATA")
         try files.createDirectory(at: images, withIntermediateDirectories: true)
         for band in bands {
-            let resolution = band.nativeResolution
-            let values = digitalNumbers(
-                Self.blockMean(reflectance[band]!, size: size, factor: resolution / 10))
-            try Self.writeJPEG2000(
-                values, grid: grid(size: size, resolution: resolution),
-                to: images.appendingPathComponent(imageName(band) + ".jp2").path)
+            try placeImage(band, images.appendingPathComponent(imageName(band) + ".jp2"))
         }
         try tileMetadata(size: size).write(
             to: granule.appendingPathComponent("MTD_TL.xml"), atomically: false, encoding: .utf8)
@@ -197,6 +206,16 @@ public struct Sentinel2ProductWriter: Sendable {
     }
 
     private func validate(reflectance: [SpectralBand: [UInt16]], size: Int) throws {
+        try validateWindow(size: size)
+        guard !reflectance.isEmpty else { throw SampleDataError.missingData("no band to write") }
+        for (band, values) in reflectance where values.count != size * size {
+            throw SampleDataError.missingData(
+                "band \(band.name) has \(values.count) values, expected \(size * size) (\(size)×\(size))")
+        }
+    }
+
+    /// Checks that a `size`-pixel window at `windowOffset` fits the tile on the 60 m grid.
+    func validateWindow(size: Int) throws {
         guard size > 0, size % 6 == 0 else {
             throw SampleDataError.invalidSize(size, reason: "the window must be a positive multiple of 6 pixels")
         }
@@ -208,11 +227,6 @@ public struct Sentinel2ProductWriter: Sendable {
                 size,
                 reason: "the window at \(windowOffset) must lie inside the \(Self.tilePixels)-pixel tile "
                     + "at offsets that are multiples of 6")
-        }
-        guard !reflectance.isEmpty else { throw SampleDataError.missingData("no band to write") }
-        for (band, values) in reflectance where values.count != size * size {
-            throw SampleDataError.missingData(
-                "band \(band.name) has \(values.count) values, expected \(size * size) (\(size)×\(size))")
         }
     }
 
@@ -553,7 +567,8 @@ public struct Sentinel2ProductWriter: Sendable {
                 for object in objects {
                     let bytes =
                         (try? FileManager.default.attributesOfItem(
-                            atPath: product.appendingPathComponent(object.path).path)[.size] as? Int) ?? 0
+                            atPath: product.appendingPathComponent(object.path).resolvingSymlinksInPath().path)[.size]
+                            as? Int) ?? 0
                     xml.element("dataObject", ["ID": object.id]) { xml in
                         xml.element("byteStream", ["mimeType": object.mime, "size": String(bytes)]) { xml in
                             xml.empty("fileLocation", ["href": "./" + object.path, "locatorType": "URL"])

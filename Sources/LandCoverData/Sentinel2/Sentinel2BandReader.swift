@@ -1,3 +1,4 @@
+import Foundation
 import GeoRaster
 
 /// Reads windows of the 10 m grid for a list of bands, in the requested order; 20 m bands (and SCL) upsampled to
@@ -65,6 +66,39 @@ public final class Sentinel2BandReader {
         }
         self.sources = sources
         self.datasets = datasets
+        Self.reserveBlockCache(for: sources.map(\.band) + [sceneClassification?.band].compactMap { $0 })
+    }
+
+    // MARK: Block cache
+
+    /// Bytes of GDAL's block cache reserved by the readers opened so far (the largest need).
+    nonisolated(unsafe) private static var reservedCacheBytes = 0
+    private static let reservationLock = NSLock()
+    /// The least block cache a reader leaves GDAL, for everything else a process reads.
+    static let minimumCacheBytes = 128 << 20
+
+    /// Sizes GDAL's block cache for reading `bands` strip by strip, unless the user set `GDAL_CACHEMAX`: two rows of
+    /// blocks of every image file (a strip may straddle two), plus a quarter, so that each JPEG-2000 tile is decoded
+    /// once and JP2OpenJPEG decodes a row of tiles on all cores. Four 10 m bands of a full tile in 1024² tiles need
+    /// ~230 MB; GDAL's default (5 % of the RAM) would let the cache grow to the whole decoded tile.
+    private static func reserveBlockCache(for bands: [RasterBand]) {
+        guard GDAL.configOption("GDAL_CACHEMAX") == nil else { return }
+        var bytes = 0
+        for band in bands {
+            // The cache holds the image file's blocks; the SENTINEL2 VRT passes reads through to them.
+            let image = imageFile(of: band).flatMap { try? Dataset.open($0) }
+            let blockBand = image?.band(1) ?? band
+            let block = blockBand.blockSize
+            let blocksPerRow = (blockBand.dataset.width + block.width - 1) / max(block.width, 1)
+            bytes += 2 * blocksPerRow * block.width * block.height * (blockBand.pixelType?.size ?? 2)
+        }
+        reservationLock.lock()
+        defer { reservationLock.unlock() }
+        let reserved = max(reservedCacheBytes, bytes + bytes / 4, minimumCacheBytes)
+        if reserved != reservedCacheBytes {
+            reservedCacheBytes = reserved
+            GDAL.cacheMax = reserved
+        }
     }
 
     private static func noSceneClassification(_ productName: String) -> Sentinel2Error {
