@@ -18,8 +18,8 @@ struct ChipStrip {
 /// decoding the next strip overlaps the caller's work on the current one.
 ///
 /// The image and label sources are used by the background thread only, from `init` until the last strip is read
-/// or `cancel()` returns: call `cancel()` when stopping early. Decoding is GDAL's (JP2OpenJPEG decodes the tiles a read needs on all cores); the caller's
-/// work on one thread fills the gaps between those bursts.
+/// or `cancel()` returns: call `cancel()` when stopping early. Decoding is GDAL's: JP2OpenJPEG decodes the tiles a
+/// read needs on all cores, in bursts at each new row of tiles; the caller's work fills the gaps between them.
 final class StripReader: @unchecked Sendable {
     private let image: ChipImageSource
     private let labels: ChipLabelSource?

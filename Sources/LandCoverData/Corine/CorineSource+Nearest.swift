@@ -12,8 +12,8 @@ import GeoRaster
 /// `Int(x + 1e-10)`.
 extension CorineSource {
     /// Target pixels between exactly transformed samples, along rows and columns. UTM 35N to LAEA Europe at 27° E
-    /// bends by ~7e-6 source pixels (100 m) over 64 target pixels of 10 m, ~1e-4 over 256.
-    static let segment = 64
+    /// bends by up to ~3e-6 source pixels (100 m) over 32 target pixels of 10 m, ~1e-5 over 64 and ~1e-4 over 256.
+    static let segment = 32
     /// Largest accepted deviation (source pixels) of the linear interpolation at a segment's midpoint.
     static let linearityTolerance = 1e-5
     /// Interpolated coordinates closer than this (source pixels) to a pixel edge are transformed exactly: 100 × the
