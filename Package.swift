@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "LandCoverCLI",
             dependencies: [
-                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline",
+                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline", "TensorCore", "Mapping", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

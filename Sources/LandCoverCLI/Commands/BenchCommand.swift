@@ -1,13 +1,16 @@
 import ArgumentParser
 import Foundation
 import LandCoverData
+import NeuralNet
 
 /// `landcover bench`: benchmarks measured side by side with their Python + GDAL peers in one run.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, measured side by side with the Python + GDAL peers in one run.",
-        subcommands: [BenchChipCommand.self, BenchDecodeCommand.self])
+        subcommands: [
+            BenchChipCommand.self, BenchDecodeCommand.self, BenchModelCommand.self, BenchModelRunCommand.self,
+        ])
 }
 
 /// `landcover bench chip`: chipping a full tile against decoding its bands alone and against `chipper.py`.
@@ -132,5 +135,107 @@ struct BenchDecodeCommand: ParsableCommand {
         let source = try Sentinel2ChipSource(product: Sentinel2Product.open(safe), bands: parsed)
         let strips = try Chipper.readStrips(of: source, configuration: ChipperConfiguration(chipSize: chipSize))
         print("{\"strips\": \(strips), \"seconds\": \((ContinuousClock.now - start).seconds)}")
+    }
+}
+
+/// `landcover bench model`: training steps and inference of ResNet-50 and the compact U-Net-R50 against PyTorch.
+struct BenchModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Time ResNet-50 and U-Net-R50 training steps and inference against PyTorch (torch_anchor.py).",
+        discussion: """
+            Each model runs in its own child process (`landcover bench model-run`), so its peak RSS is its own: \
+            random weights and inputs, warm-up steps, then the median of --iterations timed steps. The peer \
+            torch_anchor.py then runs the same configurations with 2 threads in the same session, and the table \
+            gives the ratios (ours ÷ PyTorch, higher is better).
+            """)
+
+    @Option(help: "Models, comma-separated: resnet50, unet-r50 (3×128², as the peer), unet-r50-120.")
+    var models = "resnet50,unet-r50"
+
+    @Option(help: "Timed iterations per measurement.")
+    var iterations = 5
+
+    @Option(help: "Warm-up iterations per measurement.")
+    var warmup = 2
+
+    @Option(help: "The peer torch_anchor.py; not run when omitted.")
+    var peer: String?
+
+    @Option(help: "Python with torch, torchvision and segmentation-models-pytorch, for the peer.")
+    var python = "/usr/bin/python3"
+
+    @Option(help: "Write the results as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        for name in models.split(separator: ",") where BenchModelCase.named(String(name)) == nil {
+            throw ValidationError("unknown model \(name) in --models.")
+        }
+        guard iterations >= 1, warmup >= 0 else { throw ValidationError("--iterations ≥ 1 and --warmup ≥ 0.") }
+    }
+
+    func run() throws {
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("landcover-bench-model")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let cases = models.split(separator: ",").compactMap { BenchModelCase.named(String($0)) }
+        var report = BenchModelReport(ours: [], peer: [])
+        for benchCase in cases {
+            print("landcover \(benchCase.name) …")
+            let output = work.appendingPathComponent("\(benchCase.name).json")
+            let measurement = try MeasuredProcess.run(
+                [
+                    executable, "bench", "model-run", "--model", benchCase.name, "--iterations", "\(iterations)",
+                    "--warmup", "\(warmup)",
+                ], log: work.appendingPathComponent("model.log"), output: output)
+            var result = try JSONDecoder().decode(BenchModelResult.self, from: Data(contentsOf: output))
+            result.peakRSSBytes = measurement.peakRSSBytes
+            report.ours.append(result)
+        }
+        if let peer {
+            print("torch_anchor.py …")
+            let output = work.appendingPathComponent("peer.json")
+            let names = cases.flatMap(\.peers).joined(separator: ",")
+            _ = try MeasuredProcess.run(
+                [
+                    python, peer, "--no-compile", "--iters", "\(iterations)", "--warmup", "\(warmup)", "--only", names,
+                    "--json", output.path,
+                ], log: work.appendingPathComponent("peer.log"))
+            report.peer = try JSONDecoder().decode([PeerModelResult].self, from: Data(contentsOf: output))
+        } else {
+            report.peerSkipped = "no --peer given"
+        }
+        print()
+        print(report.markdown)
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            print("\nwrote \(json)")
+        }
+    }
+}
+
+/// `landcover bench model-run`: one model of `bench model`, measured in its own process; prints JSON.
+struct BenchModelRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model-run", abstract: "Measure one model of `bench model` and print the result as JSON.")
+
+    @Option(help: "resnet50, unet-r50 or unet-r50-120.")
+    var model: String
+
+    @Option(help: "Timed iterations.")
+    var iterations = 5
+
+    @Option(help: "Warm-up iterations.")
+    var warmup = 2
+
+    func run() throws {
+        guard let benchCase = BenchModelCase.named(model) else { throw ValidationError("unknown model \(model).") }
+        let result = try ModelBenchmark.measure(benchCase, iterations: iterations, warmup: warmup)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
     }
 }
