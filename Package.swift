@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "Metrics"),
 
         // MARK: Maps: COG writer, styles, STAC, change
+        .target(name: "Training", dependencies: ["LandCoverData", "NeuralNet", "TensorCore", "Metrics", "GeoRaster"]),
         .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics"]),
 
         // MARK: Pipelines
@@ -49,7 +50,7 @@ let package = Package(
         .target(
             name: "LandCoverCLI",
             dependencies: [
-                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline", "TensorCore", "Mapping", "Metrics",
+                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline", "TensorCore", "Mapping", "Metrics", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +60,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GeoRaster"], path: "Tests/TestSupport"),
         .testTarget(name: "GeoRasterTests", dependencies: ["GeoRaster", "TestSupport"]),
         .testTarget(name: "LandCoverDataTests", dependencies: ["LandCoverData", "GeoRaster", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "LandCoverData", "NeuralNet", "Metrics", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "TestSupport"]),

@@ -21,7 +21,8 @@ public func dropout(
 /// SplitMix64 (Steele, Lea & Flood 2014): a small, fast, seedable generator, so that a seed (the CLI's `--seed`)
 /// reproduces every random choice: initial weights, dropout masks, shuffling.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    /// The generator's whole state: `SeededGenerator(seed: state)` continues the sequence from here.
+    public private(set) var state: UInt64
 
     /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) {

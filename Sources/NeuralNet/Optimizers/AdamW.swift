@@ -29,6 +29,13 @@ public final class AdamW: Optimizer {
         public var firstMoment: Tensor
         /// The second moment v, the parameter's shape.
         public var secondMoment: Tensor
+
+        /// A state, for example one read back from a training checkpoint.
+        public init(step: Int, firstMoment: Tensor, secondMoment: Tensor) {
+            self.step = step
+            self.firstMoment = firstMoment
+            self.secondMoment = secondMoment
+        }
     }
 
     /// An optimizer over `groups`; the defaults are PyTorch's except β2 0.99, fastai's and the paper's.
@@ -44,6 +51,14 @@ public final class AdamW: Optimizer {
     /// The state of `parameter`, if it has taken a step.
     public func state(of parameter: Variable) -> State? {
         states[ObjectIdentifier(parameter)]
+    }
+
+    /// Sets the state of `parameter`, so that an interrupted training run continues exactly where it stopped.
+    public func restore(_ state: State, of parameter: Variable) {
+        precondition(
+            state.firstMoment.shape == parameter.shape && state.secondMoment.shape == parameter.shape,
+            "Optimizer moments \(state.firstMoment.shape) do not match the parameter \(parameter.shape).")
+        states[ObjectIdentifier(parameter)] = state
     }
 
     /// Updates every parameter that requires a gradient and has one, in place.
