@@ -153,3 +153,29 @@ import Testing
         #expect(ClassifierRecipe().unfrozenGroupRates.map { ($0 * 1e6).rounded() } == [10, 100, 1000])
     }
 }
+
+@Suite struct ClassifierReportTests {
+    /// Three level-1 images worked by hand: the report's tables follow the predictions and thresholds.
+    @Test func tablesFromPredictions() throws {
+        let predictions = ClassifierPredictions(
+            indices: [0, 1, 2],
+            probabilities: [[0.9, 0.8, 0.1, 0.1, 0.1], [0.7, 0.1, 0.6, 0.1, 0.1], [0.1, 0.9, 0.1, 0.1, 0.1]],
+            truth: [
+                [true, true, false, false, false], [true, false, false, false, false],
+                [false, false, false, false, false],
+            ], losses: [0.1, 0.2, 0.6])
+        let report = ClassifierReport(
+            model: "m", nomenclature: .corineLevel1, split: "validation", predictions: predictions,
+            thresholds: [Float](repeating: 0.5, count: 5), thresholdRule: "0.5",
+            trainImagesPerClass: [0, 10, 4, 1, 0, 0])
+        // Image 0 exact; image 1 adds class 3 (partial); image 2 has no labels and predicts class 2 (incorrect).
+        #expect(report.overall.exactMatchRatio == 1.0 / 3 && report.overall.incorrectRatio == 1.0 / 3)
+        #expect(report.labelStatistics.cardinality == 1 && report.labelStatistics.labelsPresent == 2)
+        #expect(report.classes[0].f1 == 1 && report.classes[1].precision == 0.5 && report.classes[2].support == 0)
+        #expect(report.classes.map(\.code) == [1, 2, 3, 4, 5])
+        expectClose(report.meanLoss, 0.3)
+        // Classes present in training and evaluation: 1 (size 10, F1 1) and 2 (size 4, F1 2/3) → correlation 1.
+        expectClose(try #require(report.sizeF1Correlation), 1)
+        #expect(report.markdown.contains("| 1 | Artificial surfaces | 10 | 2 | 2 | 1.000 | 1.000 | 1.000 | 0.50 |"))
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import GeoRaster
 
 /// BigEarthNet v1 (BigEarthNet-S2 v1.0) patch folders as a multi-label source.
 ///
@@ -93,5 +94,12 @@ public final class BigEarthNetV1Source: MultiLabelSource, Sendable {
         try PatchFiles.readImage(
             folder: root.appendingPathComponent(patch), patch: patch, bands: bands, size: size, offset: 0,
             into: buffer)
+    }
+
+    /// The patch's footprint, from the georeference of its first band's GeoTIFF.
+    public func footprint(at index: Int) throws -> Footprint? {
+        let patch = patches[index]
+        let path = root.appendingPathComponent(patch).appendingPathComponent("\(patch)_\(bands[0].name).tif").path
+        return try Dataset.open(path).grid.map(Footprint.init(grid:))
     }
 }

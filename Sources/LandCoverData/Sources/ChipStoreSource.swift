@@ -7,8 +7,10 @@ import Foundation
 public final class ChipStoreSource: MultiLabelSource, Sendable {
     /// The store read.
     public let store: ChipStore
-    /// The stored bands, in image order.
+    /// The bands read, in image order: all stored bands or a selection of them.
     public let bands: [SpectralBand]
+    /// The stored plane of each band read.
+    private let planes: [Int]
     /// Labels are indices of this nomenclature.
     public let nomenclature: Nomenclature
     /// A class must cover more than this share (0...1) of a chip's labelled pixels to be a label.
@@ -23,7 +25,10 @@ public final class ChipStoreSource: MultiLabelSource, Sendable {
 
     /// Labels in any nomenclature (CORINE level 1/2/3, BigEarthNet-43 or -19) from classes covering more than
     /// `minimumShare` of each chip's labelled pixels; level-3 classes the nomenclature drops count as unlabelled.
-    public init(store: ChipStore, nomenclature: Nomenclature, minimumShare: Double = 0) throws {
+    /// `selecting` picks stored bands (in any order); nil reads them all.
+    public init(
+        store: ChipStore, nomenclature: Nomenclature, minimumShare: Double = 0, selecting: [SpectralBand]? = nil
+    ) throws {
         precondition((0..<1).contains(minimumShare), "minimumShare \(minimumShare) is outside 0..<1.")
         nomenclature.requireMaskable()
         var bands: [SpectralBand] = []
@@ -33,8 +38,17 @@ public final class ChipStoreSource: MultiLabelSource, Sendable {
             }
             bands.append(band)
         }
+        let selected = selecting ?? bands
+        planes = try selected.map { band in
+            guard let plane = bands.firstIndex(of: band) else {
+                throw ChipStoreError(
+                    path: store.url.path,
+                    problem: "holds bands \(bands.map(\.name).joined(separator: ",")), not \(band.name)")
+            }
+            return plane
+        }
         self.store = store
-        self.bands = bands
+        self.bands = selected
         self.nomenclature = nomenclature
         self.minimumShare = minimumShare
         labelMasks = try store.records.map { record in
@@ -83,8 +97,21 @@ public final class ChipStoreSource: MultiLabelSource, Sendable {
             buffer.count == imageElementCount,
             "Image buffer of \(buffer.count) values is not [\(bands.count), \(size), \(size)].")
         let divisor = Float(1 / store.manifest.imageScale)
+        let area = size * size
         store.withImage(index) { stored in
-            for i in 0..<stored.count { buffer[i] = Float(stored[i]) / divisor }
+            for (position, plane) in planes.enumerated() {
+                for i in 0..<area { buffer[position * area + i] = Float(stored[plane * area + i]) / divisor }
+            }
         }
+    }
+
+    /// The chip's square on the ground in the store's CRS.
+    public func footprint(at index: Int) throws -> Footprint? {
+        let record = store.records[index]
+        let manifest = store.manifest
+        let side = Double(manifest.chipSize) * manifest.pixelSize
+        return Footprint(
+            crsWKT: manifest.crsWKT, minX: record.originX, minY: record.originY - side, maxX: record.originX + side,
+            maxY: record.originY)
     }
 }

@@ -1,3 +1,5 @@
+import GeoRaster
+
 /// One interface for every multi-label training source.
 ///
 /// A source is a fixed, indexed list of `size`×`size` images with the set of classes present in each. Sources read
@@ -19,9 +21,42 @@ public protocol MultiLabelSource: AnyObject {
     func labels(at index: Int) -> [Int]
     /// Reflectance (DN/10000 after the product offset; 0 = no data) `[bands, size, size]` into `buffer`.
     func readImage(at index: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Where image `index` lies on the ground, when the source knows; nil otherwise.
+    func footprint(at index: Int) throws -> Footprint?
+}
+
+/// The ground rectangle of an image in its CRS.
+public struct Footprint: Sendable, Equatable, Codable {
+    /// The CRS as WKT.
+    public var crsWKT: String
+    /// The rectangle's corners in CRS units.
+    public var minX: Double
+    public var minY: Double
+    public var maxX: Double
+    public var maxY: Double
+
+    /// A footprint.
+    public init(crsWKT: String, minX: Double, minY: Double, maxX: Double, maxY: Double) {
+        self.crsWKT = crsWKT
+        self.minX = minX
+        self.minY = minY
+        self.maxX = maxX
+        self.maxY = maxY
+    }
+
+    /// The footprint of a whole raster grid (any geotransform without rotation).
+    public init(grid: RasterGrid) {
+        let transform = grid.geoTransform
+        let xs = [transform.originX, transform.originX + Double(grid.width) * transform.pixelWidth]
+        let ys = [transform.originY, transform.originY + Double(grid.height) * transform.pixelHeight]
+        self.init(crsWKT: grid.crsWKT, minX: xs.min()!, minY: ys.min()!, maxX: xs.max()!, maxY: ys.max()!)
+    }
 }
 
 extension MultiLabelSource {
+    /// Sources without georeference have no footprints.
+    public func footprint(at index: Int) throws -> Footprint? { nil }
+
     /// Number of values of one image: `bands.count * size * size`.
     public var imageElementCount: Int { bands.count * size * size }
 

@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import LandCoverData
+import Metrics
+import Training
+
+/// The split a command works on.
+enum SplitChoice: String, ExpressibleByArgument, CaseIterable {
+    case train, validation, test, all
+
+    /// The source's images in this split (`test`: BigEarthNet's official test patches).
+    func indices(of source: any MultiLabelSource) -> [Int] {
+        switch self {
+        case .train: return TrainingData(source: source).train
+        case .validation: return TrainingData(source: source).validation
+        case .all: return Array(0..<source.count)
+        case .test:
+            return (0..<source.count).filter {
+                ((source as? BigEarthNetV1Source)?.patchSplit(at: $0)
+                    ?? (source as? BigEarthNetV2Source)?
+                    .patchSplit(at: $0)) == .test
+            }
+        }
+    }
+}
+
+/// `landcover evaluate`: the paper's classification tables for a classifier checkpoint.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a classifier: the paper's Tables 2–6 and the class size–F1 correlation.",
+        discussion: """
+            Writes evaluation.json and evaluation.md into --out (Markdown also to standard output). Thresholds: 0.5 \
+            by default, --threshold for another one, or --tune-thresholds to choose per class the threshold that \
+            maximises F1 on the validation split (then applied to the evaluated split).
+            """)
+
+    @Option(help: "Classifier checkpoint (model.safetensors of `landcover train classifier`).")
+    var model: String
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Split to evaluate: train, validation, test (BigEarthNet) or all.")
+    var split = SplitChoice.validation
+
+    @Option(help: "Decision threshold for every class.")
+    var threshold: Float = 0.5
+
+    @Flag(help: "Tune one threshold per class on the validation split.")
+    var tuneThresholds = false
+
+    @Option(help: "Output directory for evaluation.json and evaluation.md.")
+    var out: String?
+
+    @Option(help: "Images per batch.")
+    var batchSize = 64
+
+    @Flag(help: "Report progress as JSON lines even on a terminal.")
+    var jsonProgress = false
+
+    func validate() throws {
+        try data.validateSource()
+        guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold lies in (0, 1).") }
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw ValidationError("--model \(model): file not found")
+        }
+    }
+
+    func run() throws {
+        let classifier = try TrainedClassifier(contentsOf: URL(fileURLWithPath: model))
+        let source = try data.source(bands: classifier.bands, nomenclature: classifier.nomenclature)
+        let indices = split.indices(of: source)
+        guard !indices.isEmpty else { throw TrainingError("the \(split.rawValue) split of the data is empty") }
+        let predictions = try predict(classifier, source, indices, task: "evaluate \(split.rawValue)")
+        var thresholds = [Float](repeating: threshold, count: classifier.nomenclature.count)
+        var rule = threshold == 0.5 ? "0.5" : "\(threshold)"
+        if tuneThresholds {
+            let validation =
+                split == .validation
+                ? predictions
+                : try predict(classifier, source, SplitChoice.validation.indices(of: source), task: "tune")
+            thresholds = MultiLabelEvaluation.tunedThresholds(
+                probabilities: validation.probabilities, truth: validation.truth, fallback: threshold)
+            rule = "tuned per class on validation"
+        }
+        var trainCounts = [Int](repeating: 0, count: classifier.nomenclature.count + 1)
+        for index in SplitChoice.train.indices(of: source) {
+            for label in source.labels(at: index) { trainCounts[label] += 1 }
+        }
+        let report = ClassifierReport(
+            model: model, nomenclature: classifier.nomenclature, split: split.rawValue, predictions: predictions,
+            thresholds: thresholds, thresholdRule: rule, trainImagesPerClass: trainCounts)
+        print(report.markdown)
+        if let out {
+            let directory = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: directory.appendingPathComponent("evaluation.json"), options: .atomic)
+            try report.markdown.write(
+                to: directory.appendingPathComponent("evaluation.md"), atomically: true, encoding: .utf8)
+            print("wrote \(out)/evaluation.json and evaluation.md")
+        }
+    }
+
+    func predict(
+        _ classifier: TrainedClassifier, _ source: any MultiLabelSource, _ indices: [Int], task: String
+    ) throws -> ClassifierPredictions {
+        let reporter = ProgressReporter(task: task, unit: "batches", forceJSON: jsonProgress)
+        return try classifier.predict(source, indices: indices, batchSize: batchSize) { done, total, loss in
+            reporter.update(done: done, total: total, note: String(format: "loss %.4f", loss))
+        }
+    }
+}
+
+/// `landcover noise`: the images a classifier finds least believable, for label review.
+struct NoiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "noise",
+        abstract: "Rank images by a classifier's loss and list the likely mislabelled ones (the paper's Fig. 5).",
+        discussion: """
+            Writes into --out: noise.json (rank, image, loss, labels, predictions, probabilities), noise.md, PNG \
+            thumbnails under thumbnails/, and noise.gpkg (layer likely_mislabelled: chip footprints with the same \
+            fields) when the data is georeferenced — open it in QGIS beside the map.
+            """)
+
+    @Option(help: "Classifier checkpoint.")
+    var model: String
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Split to rank: train, validation, test (BigEarthNet) or all.")
+    var split = SplitChoice.all
+
+    @Option(help: "How many images to list.")
+    var top = 20
+
+    @Option(help: "Decision threshold for the predicted labels.")
+    var threshold: Float = 0.5
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Option(help: "Images per batch.")
+    var batchSize = 64
+
+    @Flag(help: "Report progress as JSON lines even on a terminal.")
+    var jsonProgress = false
+
+    func validate() throws {
+        try data.validateSource()
+        guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw ValidationError("--model \(model): file not found")
+        }
+    }
+
+    func run() throws {
+        let classifier = try TrainedClassifier(contentsOf: URL(fileURLWithPath: model))
+        let source = try data.source(bands: classifier.bands, nomenclature: classifier.nomenclature)
+        let indices = split.indices(of: source)
+        guard !indices.isEmpty else { throw TrainingError("the \(split.rawValue) split of the data is empty") }
+        let reporter = ProgressReporter(task: "rank \(split.rawValue)", unit: "batches", forceJSON: jsonProgress)
+        let predictions = try classifier.predict(source, indices: indices, batchSize: batchSize) { done, total, loss in
+            reporter.update(done: done, total: total, note: String(format: "loss %.4f", loss))
+        }
+        var review = try NoiseReview(
+            model: model, split: split.rawValue, source: source, predictions: predictions,
+            thresholds: [Float](repeating: threshold, count: classifier.nomenclature.count), top: top)
+        let directory = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try review.write(to: directory, source: source)
+        try review.markdown.write(to: directory.appendingPathComponent("noise.md"), atomically: true, encoding: .utf8)
+        print(review.markdown)
+        let geopackage = FileManager.default.fileExists(atPath: directory.appendingPathComponent("noise.gpkg").path)
+        print("wrote \(out)/noise.json, noise.md, thumbnails/" + (geopackage ? ", noise.gpkg" : ""))
+    }
+}

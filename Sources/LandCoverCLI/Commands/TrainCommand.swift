@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import LandCoverData
+import Training
+
+/// `landcover train`: train the classifier (and, later in the chain, the segmenter).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train a model.", subcommands: [TrainClassifierCommand.self])
+}
+
+/// `landcover train classifier`: the paper's multi-label ResNet at one CORINE level.
+struct TrainClassifierCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifier",
+        abstract: "Train a multi-label ResNet classifier (fastai head) at one CORINE level.",
+        discussion: """
+            The paper's recipe by default: ResNet-50, imported body weights if --weights is given (10 epochs with the \
+            body frozen, batch norm trainable, then 5 unfrozen with discriminative learning rates), else from \
+            scratch (one stage of 15 epochs, every layer at --lr); one-cycle AdamW; random flips and 90° rotations. \
+            Normalisation statistics come from the training images and are stored in the checkpoint. Writes \
+            <out>/model.safetensors, one checkpoint per epoch, training.json and curves.svg; rerunning the same \
+            command resumes after the last finished epoch and ends with the same model as an uninterrupted run.
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "CORINE level 1, 2 or 3, or a nomenclature id such as bigearthnet-19.")
+    var level = "3"
+
+    @Option(help: "Bands in input order, comma-separated (RGB as the paper; add B08,B05,… for more).")
+    var bands = "B04,B03,B02"
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Option(
+        help:
+            "Imported body weights: `landcover import-weights` output, a classifier checkpoint, or a torchvision state dict."
+    )
+    var weights: String?
+
+    @Option(help: "resnet18, resnet34, resnet50, or a reduced network such as basic:1,1,1,1:8,16,32,64.")
+    var arch = ClassifierRecipe().architecture
+
+    @Option(help: "Epochs with the body frozen (only with --weights).")
+    var frozenEpochs = ClassifierRecipe().frozenEpochs
+
+    @Option(help: "Epochs with every layer trainable.")
+    var unfrozenEpochs = ClassifierRecipe().unfrozenEpochs
+
+    @Option(help: "Images per step.")
+    var batchSize = ClassifierRecipe().batchSize
+
+    @Option(help: "Largest learning rate of the frozen stage (and of training from scratch).")
+    var lr = ClassifierRecipe().frozenLearningRate
+
+    @Option(help: "Largest learning rates of the first and last layer groups when unfrozen: low,high.")
+    var unfrozenLr = ClassifierRecipe().unfrozenLearningRates.map { "\($0)" }.joined(separator: ",")
+
+    @Option(help: "Decoupled weight decay.")
+    var weightDecay = ClassifierRecipe().weightDecay
+
+    @Option(help: "Hidden units of the head.")
+    var hidden = ClassifierRecipe().hidden
+
+    @Flag(help: "No flips and rotations.")
+    var noAugment = false
+
+    @Option(help: "Seed of weights, dropout, shuffling and augmentation.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop after this many epochs in total (a later run resumes).")
+    var stopAfterEpochs: Int?
+
+    @Flag(help: "Replace a different run found in --out.")
+    var overwrite = false
+
+    @Flag(help: "Report progress as JSON lines even on a terminal.")
+    var jsonProgress = false
+
+    func validate() throws {
+        try data.validateSource()
+        _ = try DataOptions.bands(bands)
+        _ = try DataOptions.nomenclature(level)
+        if let weights, !FileManager.default.fileExists(atPath: weights) {
+            throw ValidationError("--weights \(weights): file not found")
+        }
+        try recipe().validate()
+    }
+
+    func recipe() throws -> ClassifierRecipe {
+        var recipe = ClassifierRecipe()
+        recipe.architecture = arch
+        recipe.hidden = hidden
+        recipe.batchSize = batchSize
+        recipe.frozenEpochs = frozenEpochs
+        recipe.unfrozenEpochs = unfrozenEpochs
+        recipe.frozenLearningRate = lr
+        recipe.unfrozenLearningRates = try unfrozenLr.split(separator: ",").map {
+            guard let value = Double($0) else { throw ValidationError("--unfrozen-lr is low,high: got \(unfrozenLr)") }
+            return value
+        }
+        recipe.weightDecay = weightDecay
+        recipe.augment = !noAugment
+        recipe.seed = seed
+        return recipe
+    }
+
+    func run() throws {
+        let source = try data.source(bands: DataOptions.bands(bands), nomenclature: DataOptions.nomenclature(level))
+        let trainingData = TrainingData(source: source)
+        let trainer = try ClassifierTrainer(
+            data: trainingData, recipe: recipe(), output: URL(fileURLWithPath: out),
+            initialWeights: weights.map { URL(fileURLWithPath: $0) })
+        print(
+            "training on \(trainingData.train.count) images, validating on \(trainingData.validation.count); "
+                + "\(source.nomenclature.id), \(trainer.totalEpochs) epochs of \(trainer.batchesPerEpoch) batches")
+        var reporter: ProgressReporter?
+        var phase = ""
+        trainer.progress = { progress in
+            let name = "epoch \(progress.epoch)/\(progress.epochs) \(progress.phase)"
+            if name != phase {
+                phase = name
+                reporter = ProgressReporter(task: name, unit: "batches", forceJSON: jsonProgress)
+            }
+            reporter?.update(
+                done: progress.batch, total: progress.batches, note: String(format: "loss %.4f", progress.loss))
+        }
+        let log = try trainer.run(overwrite: overwrite, epochLimit: stopAfterEpochs)
+        for epoch in log.epochs {
+            var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
+            if let loss = epoch.validationLoss, let micro = epoch.f1Micro, let samples = epoch.f1Samples {
+                line += String(format: " · validation loss %.4f · F1 micro %.3f samples %.3f", loss, micro, samples)
+            }
+            print(line)
+        }
+        print(
+            log.complete
+                ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
+    }
+}
