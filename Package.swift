@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Metrics"),
 
         // MARK: Maps: COG writer, styles, STAC, change
-        .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics"]),
+        .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
 
         // MARK: Pipelines
         .target(name: "Pipeline", dependencies: ["LandCoverData", .product(name: "Yams", package: "Yams")]),
@@ -62,7 +62,9 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "TestSupport"]),
-        .testTarget(name: "MappingTests", dependencies: ["Mapping", "LandCoverData", "GeoRaster", "TestSupport"]),
+        .testTarget(
+            name: "MappingTests",
+            dependencies: ["Mapping", "LandCoverData", "GeoRaster", "NeuralNet", "TensorCore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "LandCoverData", "TestSupport"]),
         .testTarget(
             name: "LandCoverCLITests",
