@@ -40,8 +40,10 @@ let package = Package(
         .target(name: "Metrics"),
 
         // MARK: Maps: COG writer, styles, STAC, change
+        // MARK: Training: classifier and segmenter trainers, evaluation, label-noise review
         .target(name: "Training", dependencies: ["LandCoverData", "NeuralNet", "TensorCore", "Metrics", "GeoRaster"]),
-        .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics"]),
+
+        .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
 
         // MARK: Pipelines
         .target(name: "Pipeline", dependencies: ["LandCoverData", .product(name: "Yams", package: "Yams")]),
@@ -65,7 +67,9 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "TestSupport"]),
-        .testTarget(name: "MappingTests", dependencies: ["Mapping", "LandCoverData", "GeoRaster", "TestSupport"]),
+        .testTarget(
+            name: "MappingTests",
+            dependencies: ["Mapping", "LandCoverData", "GeoRaster", "NeuralNet", "TensorCore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "LandCoverData", "TestSupport"]),
         .testTarget(
             name: "LandCoverCLITests",

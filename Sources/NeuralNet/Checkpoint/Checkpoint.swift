@@ -36,15 +36,15 @@ public enum Checkpoint {
         return (file, try CheckpointMetadata(metadataStrings: file.metadata, path: url.path))
     }
 
-    /// A freshly initialised model of `metadata`'s architecture (ResNet with `fc`, bare ResNet encoder, or fastai
-    /// classifier); `path` names the checkpoint in errors.
+    /// A freshly initialised model of `metadata`'s architecture (ResNet with `fc`, bare ResNet encoder, fastai
+    /// classifier, `UNet` or `DynamicUNet`); `path` names the checkpoint in errors.
     public static func makeModel(_ metadata: CheckpointMetadata, path: String = "<checkpoint>") throws -> any Layer {
         let architecture = metadata.architecture
         func fail(_ problem: String) -> CheckpointError { CheckpointError(path: path, problem: problem) }
         guard let kind = architecture.kind else {
             throw fail(
                 "unknown architecture '\(architecture.name)' (this landcover knows resnet*-classifier, "
-                    + "resnet*-encoder and resnet*-fastai-classifier)")
+                    + "resnet*-encoder, resnet*-fastai-classifier, resnet*-unet and resnet*-dynamic-unet)")
         }
         guard let block = ResNetConfiguration.Block(rawValue: architecture.block) else {
             throw fail("unknown ResNet block '\(architecture.block)' (basic or bottleneck)")
@@ -70,7 +70,7 @@ public enum Checkpoint {
         switch kind {
         case .encoder:
             return ResNet(configuration, using: &generator)
-        case .classifier, .fastaiClassifier:
+        case .classifier, .fastaiClassifier, .unet, .dynamicUNet:
             guard let classes = architecture.classes, classes >= 1 else {
                 throw fail("architecture \(architecture.name) needs a positive number of classes")
             }
@@ -79,9 +79,23 @@ public enum Checkpoint {
                     "nomenclature \(nomenclature.id) lists \(nomenclature.classes.count) classes but the model has "
                         + "\(classes) outputs")
             }
-            if kind == .classifier {
+            switch kind {
+            case .classifier:
                 configuration.classes = classes
                 return ResNet(configuration, using: &generator)
+            case .unet:
+                let decoder = architecture.decoderChannels ?? UNet.defaultDecoderChannels
+                guard decoder.count == 5, decoder.allSatisfy({ $0 >= 1 }) else {
+                    throw fail("a U-Net decoder has five blocks of positive width, not \(decoder)")
+                }
+                return UNet(encoder: configuration, classes: classes, decoderChannels: decoder, using: &generator)
+            case .dynamicUNet:
+                let size = architecture.imageSize ?? 120
+                guard size >= 32 else { throw fail("a DynamicUnet image size must be at least 32, not \(size)") }
+                return DynamicUNet(
+                    encoder: configuration, classes: classes, imageSize: (size, size), using: &generator)
+            default:
+                break
             }
             let hidden = architecture.hidden ?? 512
             guard hidden >= 1 else { throw fail("the fastai head needs a positive number of hidden units") }

@@ -21,6 +21,14 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
             case encoder
             /// fastai v1's multi-label classifier (keys `body.*`, `head.<index>.*`).
             case fastaiClassifier = "fastai-classifier"
+            /// A segmenter: `UNet`, the compact smp-style decoder (smp keys `encoder.*`, `decoder.blocks.*`,
+            /// `segmentation_head.0.*`).
+            case unet
+            /// A segmenter: `DynamicUNet`, fastai v1's decoder (keys `layers.<index>.*`).
+            case dynamicUNet = "dynamic-unet"
+
+            /// Whether the model gives one logit per class and pixel.
+            public var isSegmenter: Bool { self == .unet || self == .dynamicUNet }
         }
 
         /// The name, `<family>-<kind>`: `resnet50-fastai-classifier`, `resnet18-encoder`, `resnet34-classifier`;
@@ -40,9 +48,18 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
         public var classes: Int?
         /// Hidden units of the fastai head (fastai: 512); nil otherwise.
         public var hidden: Int?
+        /// Widths of the five decoder blocks of a `unet` (smp: 256, 128, 64, 32, 16); nil otherwise.
+        public var decoderChannels: [Int]?
+        /// The input size a `dynamic-unet` was built for (fastai: the training chip size, 120); it decides only
+        /// whether a parameter-free resize shifts the indices of the last layers. Nil otherwise.
+        public var imageSize: Int?
 
-        /// The architecture of `kind` on `resnet`; `classes` and `hidden` as the kind needs them.
-        public init(kind: Kind, resnet: ResNetConfiguration, classes: Int? = nil, hidden: Int? = nil) {
+        /// The architecture of `kind` on `resnet`; `classes` and `hidden` as the kind needs them. Segmenters take
+        /// `decoderChannels` (`unet`, default smp's) or `imageSize` (`dynamic-unet`, default 120).
+        public init(
+            kind: Kind, resnet: ResNetConfiguration, classes: Int? = nil, hidden: Int? = nil,
+            decoderChannels: [Int]? = nil, imageSize: Int? = nil
+        ) {
             let depth = Self.depth(of: resnet)
             name = "\(depth.map { "resnet\($0)" } ?? "resnet")-\(kind.rawValue)"
             self.depth = depth
@@ -52,13 +69,17 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
             inputChannels = resnet.inputChannels
             self.classes = kind == .encoder ? nil : classes ?? resnet.classes
             self.hidden = kind == .fastaiClassifier ? hidden ?? 512 : nil
+            self.decoderChannels = kind == .unet ? decoderChannels ?? UNet.defaultDecoderChannels : nil
+            self.imageSize = kind == .dynamicUNet ? imageSize ?? 120 : nil
         }
 
         /// The kind named by `name`'s suffix, or nil for an architecture this code does not know.
         public var kind: Kind? {
             guard name.hasPrefix("resnet") else { return nil }
-            // Longest suffix first: "-fastai-classifier" also ends in "-classifier".
-            return [Kind.fastaiClassifier, .encoder, .classifier].first { name.hasSuffix("-\($0.rawValue)") }
+            // Longest suffix first: "-fastai-classifier" also ends in "-classifier", "-dynamic-unet" in "-unet".
+            return [Kind.fastaiClassifier, .dynamicUNet, .encoder, .classifier, .unet].first {
+                name.hasSuffix("-\($0.rawValue)")
+            }
         }
 
         /// 18, 34 or 50 when `configuration` is torchvision's network of that depth at full width.
