@@ -39,10 +39,10 @@ let package = Package(
         // MARK: Metrics (no dependencies)
         .target(name: "Metrics"),
 
-        // MARK: Maps: COG writer, styles, STAC, change
         // MARK: Training: classifier and segmenter trainers, evaluation, label-noise review
         .target(name: "Training", dependencies: ["LandCoverData", "NeuralNet", "TensorCore", "Metrics", "GeoRaster"]),
 
+        // MARK: Maps: prediction, COG writer, styles, STAC, change
         .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
 
         // MARK: Pipelines
