@@ -135,3 +135,27 @@ extension Nomenclature {
         precondition(count <= 64, "Nomenclature \(id) has \(count) classes; sources support at most 64.")
     }
 }
+
+/// A multi-label source that also knows every pixel's class: the segmenter's training data.
+public protocol SegmentationSource: MultiLabelSource {
+    /// Image `index`'s pixel classes as CORINE level-3 indices (grid codes 1…44, 0 = no data) `[size * size]`.
+    func level3Map(at index: Int) throws -> [UInt8]
+}
+
+extension SegmentationSource {
+    /// Image `index`'s pixel classes as indices of `nomenclature` (0 = no data or a class it drops) `[size * size]`.
+    public func pixelLabels(at index: Int) throws -> [UInt8] {
+        let table = nomenclature.level3LookupTable
+        return try level3Map(at: index).map { table[Int($0)] }
+    }
+}
+
+extension ChipStoreSource: SegmentationSource {
+    /// The chip's stored labels.
+    public func level3Map(at index: Int) throws -> [UInt8] { store.labels(index) }
+}
+
+extension BigEarthNetV2Source: SegmentationSource {
+    /// The patch's reference map.
+    public func level3Map(at index: Int) throws -> [UInt8] { try referenceMap(at: index) }
+}
