@@ -135,22 +135,24 @@ public final class ClassifierTrainer {
                 let (input, targets) = try batches.batch(indices, symmetries: symmetries)
                 return binaryCrossEntropyWithLogits(try model(Variable(input)), targets: targets)
             },
-            validate: data.validation.isEmpty ? nil : { [self] epoch, record in
-                let validation = try ClassifierPredictions.predict(
-                    model: model, batches: batches, indices: data.validation, batchSize: recipe.batchSize
-                ) { done, total, loss in
-                    self.progress?(
-                        TrainingProgress(
-                            epoch: epoch, epochs: self.totalEpochs, phase: "validate", batch: done, batches: total,
-                            loss: loss))
-                }
-                let evaluation = validation.evaluation(thresholds: validation.defaultThresholds)
-                record.validationLoss = validation.meanLoss
-                record.f1Micro = evaluation.f1Micro
-                record.f1Macro = evaluation.f1Macro
-                record.f1Samples = evaluation.f1Samples
-                record.exactMatchRatio = evaluation.exactMatchRatio
-            },
+            validate: data.validation.isEmpty
+                ? nil
+                : { [self] epoch, record in
+                    let validation = try ClassifierPredictions.predict(
+                        model: model, batches: batches, indices: data.validation, batchSize: recipe.batchSize
+                    ) { done, total, loss in
+                        self.progress?(
+                            TrainingProgress(
+                                epoch: epoch, epochs: self.totalEpochs, phase: "validate", batch: done, batches: total,
+                                loss: loss))
+                    }
+                    let evaluation = validation.evaluation(thresholds: validation.defaultThresholds)
+                    record.validationLoss = validation.meanLoss
+                    record.f1Micro = evaluation.f1Micro
+                    record.f1Macro = evaluation.f1Macro
+                    record.f1Samples = evaluation.f1Samples
+                    record.exactMatchRatio = evaluation.exactMatchRatio
+                },
             metadata: { [self] log, record in metadata(log: log, record: record) })
         loop.progress = progress
         return try loop.run(log: log, epochLimit: epochLimit)

@@ -114,7 +114,8 @@ public final class SegmenterTrainer {
     public var progress: ((TrainingProgress) -> Void)?
 
     /// A trainer on `source`'s own split (see `TrainingData`).
-    public init(source: any SegmentationSource, recipe: SegmenterRecipe, output: URL, encoderWeights: URL? = nil) throws {
+    public init(source: any SegmentationSource, recipe: SegmenterRecipe, output: URL, encoderWeights: URL? = nil) throws
+    {
         try recipe.validate()
         let data = TrainingData(source: source)
         guard data.train.count >= 2 else {
@@ -150,8 +151,10 @@ public final class SegmenterTrainer {
     var stagePlan: [(name: String, epochs: Int, frozen: Bool, rates: [Double])] {
         let uniform = [recipe.learningRate, recipe.learningRate]
         guard encoderWeights != nil else { return [("all", recipe.decoderEpochs + recipe.allEpochs, false, uniform)] }
-        return [("decoder", recipe.decoderEpochs, true, uniform), ("all", recipe.allEpochs, false, recipe.allLearningRates)]
-            .filter { $0.epochs > 0 }
+        return [
+            ("decoder", recipe.decoderEpochs, true, uniform), ("all", recipe.allEpochs, false, recipe.allLearningRates),
+        ]
+        .filter { $0.epochs > 0 }
     }
 
     /// The total number of epochs.
@@ -191,22 +194,25 @@ public final class SegmenterTrainer {
             trainIndices: data.train, batchSize: recipe.batchSize, seed: recipe.seed, augment: recipe.augment,
             batchLoss: { indices, symmetries in
                 let (input, targets) = try batches.batch(indices, symmetries: symmetries)
-                return crossEntropy(try model(Variable(input)), targets: targets, ignoreIndex: -1, classWeights: weights)
+                return crossEntropy(
+                    try model(Variable(input)), targets: targets, ignoreIndex: -1, classWeights: weights)
             },
-            validate: data.validation.isEmpty ? nil : { [self] epoch, record in
-                let result = try SegmenterPredictions.evaluate(
-                    model: model, batches: batches, indices: data.validation, batchSize: recipe.batchSize,
-                    classes: source.nomenclature.count
-                ) { done, total, loss in
-                    self.progress?(
-                        TrainingProgress(
-                            epoch: epoch, epochs: self.totalEpochs, phase: "validate", batch: done, batches: total,
-                            loss: loss))
-                }
-                record.validationLoss = result.meanLoss
-                record.pixelAccuracy = result.confusion.accuracy
-                record.meanIoU = result.confusion.meanIntersectionOverUnion
-            },
+            validate: data.validation.isEmpty
+                ? nil
+                : { [self] epoch, record in
+                    let result = try SegmenterPredictions.evaluate(
+                        model: model, batches: batches, indices: data.validation, batchSize: recipe.batchSize,
+                        classes: source.nomenclature.count
+                    ) { done, total, loss in
+                        self.progress?(
+                            TrainingProgress(
+                                epoch: epoch, epochs: self.totalEpochs, phase: "validate", batch: done, batches: total,
+                                loss: loss))
+                    }
+                    record.validationLoss = result.meanLoss
+                    record.pixelAccuracy = result.confusion.accuracy
+                    record.meanIoU = result.confusion.meanIntersectionOverUnion
+                },
             metadata: { [self] log, record in
                 metadata(log: log, record: record, configuration: configuration)
             })
@@ -273,7 +279,8 @@ public struct SegmenterPredictions: Sendable {
         model: any Layer, batches: PixelBatches, indices: [Int], batchSize: Int, classes: Int,
         progress: ((Int, Int, Double) -> Void)? = nil
     ) throws -> SegmenterPredictions {
-        var result = SegmenterPredictions(confusion: ConfusionMatrix(classCount: classes), meanLoss: 0, predictedLabelSets: [])
+        var result = SegmenterPredictions(
+            confusion: ConfusionMatrix(classCount: classes), meanLoss: 0, predictedLabelSets: [])
         let parts = ImageBatches.partition(indices, batchSize: batchSize, dropLast: false)
         var lossTotal = 0.0
         for (number, part) in parts.enumerated() {

@@ -247,8 +247,7 @@ final class TrainingLoop {
     }
 
     /// One epoch of optimiser steps; returns the mean loss.
-    private func trainEpoch(optimizer: AdamW, schedule: OneCycleSchedule, firstStep: Int, epoch: Int) throws -> Double
-    {
+    private func trainEpoch(optimizer: AdamW, schedule: OneCycleSchedule, firstStep: Int, epoch: Int) throws -> Double {
         model.train()
         var generator = SeededGenerator(seed: Self.mix(seed, UInt64(epoch)))
         let order = TrainingData.shuffled(trainIndices, using: &generator)
@@ -389,7 +388,8 @@ extension CheckpointMetadata.Nomenclature {
     /// The checkpoint form of `nomenclature`: its id and its classes' codes and names.
     init(_ nomenclature: LandCoverData.Nomenclature) {
         self.init(
-            id: nomenclature.id, classes: zip(nomenclature.codes, nomenclature.names).map { .init(code: "\($0)", name: $1) })
+            id: nomenclature.id,
+            classes: zip(nomenclature.codes, nomenclature.names).map { .init(code: "\($0)", name: $1) })
     }
 }
 

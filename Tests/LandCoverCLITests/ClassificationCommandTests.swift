@@ -88,6 +88,23 @@ import TestSupport
         #expect(listed.candidates.map(\.loss) == listed.candidates.map(\.loss).sorted(by: >))
         #expect(listed.images == 100)
 
+        // A segmenter on the classifier's encoder, evaluated at level 1 and against the classifier.
+        let segmenter = directory.path("segmenter")
+        let segment = try landcover([
+            "train", "segmenter", "--chips", chips, "--level", "1", "--out", segmenter, "--encoder",
+            "\(model)/model.safetensors", "--decoder-epochs", "1", "--all-epochs", "1", "--batch-size", "8",
+        ])
+        #expect(segment.status == 0, "\(segment.error)")
+        #expect(segment.output.contains("epoch  1 decoder") && segment.output.contains("epoch  2 all"))
+        let segmentation = directory.path("segmentation")
+        let evaluateSegmenter = try landcover([
+            "evaluate", "--model", "\(segmenter)/model.safetensors", "--chips", chips, "--out", segmentation,
+            "--classifier", "\(model)/model.safetensors",
+        ])
+        #expect(evaluateSegmenter.status == 0, "\(evaluateSegmenter.error)")
+        #expect(evaluateSegmenter.output.contains("## Segmenter vs classifier"))
+        #expect(FileManager.default.fileExists(atPath: "\(segmentation)/confusion-corine-l1.svg"))
+
         // A model on bands the data lacks: one clear line.
         let wrongBands = try landcover(
             [

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LandCoverData
 import Metrics
+import NeuralNet
 import Training
 
 /// The split a command works on.
@@ -28,15 +29,21 @@ enum SplitChoice: String, ExpressibleByArgument, CaseIterable {
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Evaluate a classifier: the paper's Tables 2–6 and the class size–F1 correlation.",
+        abstract: "Evaluate a classifier (Tables 2–6) or a segmenter (pixel accuracy, IoU, Tables 7–9).",
         discussion: """
-            Writes evaluation.json and evaluation.md into --out (Markdown also to standard output). Thresholds: 0.5 \
-            by default, --threshold for another one, or --tune-thresholds to choose per class the threshold that \
-            maximises F1 on the validation split (then applied to the evaluated split).
+            Writes evaluation.json and evaluation.md into --out (Markdown also to standard output). Classifiers: \
+            thresholds 0.5 by default, --threshold for another one, or --tune-thresholds to choose per class the \
+            threshold that maximises F1 on the validation split (then applied to the evaluated split). Segmenters: \
+            every level the model supports (a level-3 model also at levels 2 and 1, by summing its probabilities), \
+            with confusion-<level>.svg heatmaps; --classifier compares each chip's predicted map with the \
+            classifier's labels and lists the chips that disagree.
             """)
 
-    @Option(help: "Classifier checkpoint (model.safetensors of `landcover train classifier`).")
+    @Option(help: "Classifier or segmenter checkpoint (model.safetensors of `landcover train`).")
     var model: String
+
+    @Option(help: "Segmenters: a classifier checkpoint at the same level, to compare label sets chip by chip.")
+    var classifier: String?
 
     @OptionGroup var data: DataOptions
 
@@ -67,6 +74,8 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        let (_, metadata) = try Checkpoint.load(from: URL(fileURLWithPath: model))
+        if metadata.task == .segmentation { return try evaluateSegmenter() }
         let classifier = try TrainedClassifier(contentsOf: URL(fileURLWithPath: model))
         let source = try data.source(bands: classifier.bands, nomenclature: classifier.nomenclature)
         let indices = split.indices(of: source)
@@ -90,17 +99,49 @@ struct EvaluateCommand: ParsableCommand {
         let report = ClassifierReport(
             model: model, nomenclature: classifier.nomenclature, split: split.rawValue, predictions: predictions,
             thresholds: thresholds, thresholdRule: rule, trainImagesPerClass: trainCounts)
-        print(report.markdown)
-        if let out {
-            let directory = URL(fileURLWithPath: out)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: directory.appendingPathComponent("evaluation.json"), options: .atomic)
-            try report.markdown.write(
-                to: directory.appendingPathComponent("evaluation.md"), atomically: true, encoding: .utf8)
-            print("wrote \(out)/evaluation.json and evaluation.md")
+        try write(report, markdown: report.markdown)
+    }
+
+    /// Prints the Markdown and, with --out, writes evaluation.json, evaluation.md and `extra` files.
+    func write(_ report: some Encodable, markdown: String, extra: [String: String] = [:]) throws {
+        print(markdown)
+        guard let out else { return }
+        let directory = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: directory.appendingPathComponent("evaluation.json"), options: .atomic)
+        for (name, text) in extra.merging(["evaluation.md": markdown], uniquingKeysWith: { $1 }) {
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
+        print("wrote \(out)/evaluation.json, evaluation.md" + extra.keys.sorted().map { ", \($0)" }.joined())
+    }
+
+    func evaluateSegmenter() throws {
+        let segmenter = try TrainedSegmenter(contentsOf: URL(fileURLWithPath: model))
+        guard
+            let source = try data.source(bands: segmenter.bands, nomenclature: segmenter.nomenclature)
+                as? any SegmentationSource
+        else { throw TrainingError("the data has no pixel labels: use --chips or --bigearthnet-v2") }
+        let indices = split.indices(of: source)
+        guard !indices.isEmpty else { throw TrainingError("the \(split.rawValue) split of the data is empty") }
+        let reporter = ProgressReporter(task: "evaluate \(split.rawValue)", unit: "batches", forceJSON: jsonProgress)
+        var (report, sets) = try SegmentationReport.evaluate(
+            segmenter, source: source, indices: indices, split: split.rawValue, batchSize: batchSize
+        ) { done, total in reporter.update(done: done, total: total) }
+        if let classifier {
+            let trained = try TrainedClassifier(contentsOf: URL(fileURLWithPath: classifier))
+            guard trained.nomenclature.id == segmenter.nomenclature.id else {
+                throw TrainingError(
+                    "\(classifier): predicts \(trained.nomenclature.id), the segmenter \(segmenter.nomenclature.id)")
+            }
+            let classifierSource = try data.source(bands: trained.bands, nomenclature: trained.nomenclature)
+            let predictions = try predict(trained, classifierSource, indices, task: "classify")
+            report.compare(predictedSets: sets, with: trained, predictions: predictions, source: source)
+        }
+        let heatmaps = Dictionary(
+            uniqueKeysWithValues: report.levels.map { ("confusion-\($0.nomenclature).svg", $0.heatmap.svg()) })
+        try write(report, markdown: report.markdown, extra: heatmaps)
     }
 
     func predict(

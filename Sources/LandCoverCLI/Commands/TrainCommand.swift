@@ -6,7 +6,8 @@ import Training
 /// `landcover train`: train the classifier (and, later in the chain, the segmenter).
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train a model.", subcommands: [TrainClassifierCommand.self])
+        commandName: "train", abstract: "Train a model.",
+        subcommands: [TrainClassifierCommand.self, TrainSegmenterCommand.self])
 }
 
 /// `landcover train classifier`: the paper's multi-label ResNet at one CORINE level.
@@ -116,17 +117,7 @@ struct TrainClassifierCommand: ParsableCommand {
         print(
             "training on \(trainingData.train.count) images, validating on \(trainingData.validation.count); "
                 + "\(source.nomenclature.id), \(trainer.totalEpochs) epochs of \(trainer.batchesPerEpoch) batches")
-        var reporter: ProgressReporter?
-        var phase = ""
-        trainer.progress = { progress in
-            let name = "epoch \(progress.epoch)/\(progress.epochs) \(progress.phase)"
-            if name != phase {
-                phase = name
-                reporter = ProgressReporter(task: name, unit: "batches", forceJSON: jsonProgress)
-            }
-            reporter?.update(
-                done: progress.batch, total: progress.batches, note: String(format: "loss %.4f", progress.loss))
-        }
+        trainer.progress = TrainSegmenterCommand.progressPrinter(jsonProgress: jsonProgress)
         let log = try trainer.run(overwrite: overwrite, epochLimit: stopAfterEpochs)
         for epoch in log.epochs {
             var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
@@ -138,5 +129,147 @@ struct TrainClassifierCommand: ParsableCommand {
         print(
             log.complete
                 ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
+    }
+}
+
+/// `landcover train segmenter`: the paper's U-Net on the classifier's encoder, trained on chip pairs.
+struct TrainSegmenterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segmenter",
+        abstract: "Train a U-Net segmenter whose encoder is a trained classifier (or imported weights).",
+        discussion: """
+            The encoder comes from --encoder (a `train classifier` model, an `import-weights` encoder or a \
+            torchvision state dict): first the decoder trains alone (encoder frozen, batch norm trainable), then \
+            everything, each stage a one-cycle AdamW. Without --encoder, one stage from scratch. Pixels without a \
+            CORINE class are ignored by the loss. Data: a chip store (--chips) or BigEarthNet v2 reference maps. \
+            Train at level 3 and `evaluate` derives levels 2 and 1 from the same model, so the three maps agree. \
+            Writes <out>/model.safetensors, per-epoch checkpoints, training.json and curves.svg; a rerun resumes.
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "CORINE level 1, 2 or 3 (3 gives all three levels from one model).")
+    var level = "3"
+
+    @Option(help: "Bands in input order, comma-separated; must match the encoder's checkpoint.")
+    var bands = "B04,B03,B02"
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Option(help: "The encoder: a classifier, encoder or segmenter checkpoint, or a torchvision state dict.")
+    var encoder: String?
+
+    @Option(help: "Encoder architecture when training from scratch (resnet18/34/50 or e.g. basic:1,1,1,1:8,16,32,64).")
+    var arch = SegmenterRecipe().architecture
+
+    @Option(help: "unet (compact decoder) or dynamic-unet (the paper's fastai DynamicUnet).")
+    var decoder = SegmenterRecipe().decoder
+
+    @Option(help: "Epochs training the decoder alone (with --encoder).")
+    var decoderEpochs = SegmenterRecipe().decoderEpochs
+
+    @Option(help: "Epochs training everything.")
+    var allEpochs = SegmenterRecipe().allEpochs
+
+    @Option(help: "Images per step.")
+    var batchSize = SegmenterRecipe().batchSize
+
+    @Option(help: "Largest learning rate of the decoder stage (and of training from scratch).")
+    var lr = SegmenterRecipe().learningRate
+
+    @Option(help: "Largest learning rates of encoder and decoder when everything trains: encoder,decoder.")
+    var allLr = SegmenterRecipe().allLearningRates.map { "\($0)" }.joined(separator: ",")
+
+    @Option(help: "Loss class weights: none or inverse-sqrt.")
+    var classWeights = SegmenterRecipe().classWeights
+
+    @Flag(help: "No flips and rotations.")
+    var noAugment = false
+
+    @Option(help: "Seed of decoder weights, shuffling and augmentation.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop after this many epochs in total (a later run resumes).")
+    var stopAfterEpochs: Int?
+
+    @Flag(help: "Replace a different run found in --out.")
+    var overwrite = false
+
+    @Flag(help: "Report progress as JSON lines even on a terminal.")
+    var jsonProgress = false
+
+    func validate() throws {
+        try data.validateSource()
+        guard data.bigearthnet == nil else {
+            throw ValidationError("BigEarthNet v1 has no pixel labels: use --chips or --bigearthnet-v2.")
+        }
+        _ = try DataOptions.bands(bands)
+        _ = try DataOptions.nomenclature(level)
+        if let encoder, !FileManager.default.fileExists(atPath: encoder) {
+            throw ValidationError("--encoder \(encoder): file not found")
+        }
+        try recipe().validate()
+    }
+
+    func recipe() throws -> SegmenterRecipe {
+        var recipe = SegmenterRecipe()
+        recipe.architecture = arch
+        recipe.decoder = decoder
+        recipe.decoderEpochs = decoderEpochs
+        recipe.allEpochs = allEpochs
+        recipe.batchSize = batchSize
+        recipe.learningRate = lr
+        recipe.allLearningRates = try allLr.split(separator: ",").map {
+            guard let value = Double($0) else { throw ValidationError("--all-lr is encoder,decoder: got \(allLr)") }
+            return value
+        }
+        recipe.classWeights = classWeights
+        recipe.augment = !noAugment
+        recipe.seed = seed
+        return recipe
+    }
+
+    func run() throws {
+        guard
+            let source = try data.source(
+                bands: DataOptions.bands(bands), nomenclature: DataOptions.nomenclature(level))
+                as? any SegmentationSource
+        else { throw ValidationError("the data has no pixel labels: use --chips or --bigearthnet-v2.") }
+        let trainer = try SegmenterTrainer(
+            source: source, recipe: recipe(), output: URL(fileURLWithPath: out),
+            encoderWeights: encoder.map { URL(fileURLWithPath: $0) })
+        print(
+            "training on \(trainer.data.train.count) images, validating on \(trainer.data.validation.count); "
+                + "\(source.nomenclature.id), \(decoder), \(trainer.totalEpochs) epochs")
+        trainer.progress = Self.progressPrinter(jsonProgress: jsonProgress)
+        let log = try trainer.run(overwrite: overwrite, epochLimit: stopAfterEpochs)
+        for epoch in log.epochs {
+            var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
+            if let loss = epoch.validationLoss, let accuracy = epoch.pixelAccuracy, let iou = epoch.meanIoU {
+                line += String(
+                    format: " · validation loss %.4f · pixel accuracy %.1f %% · mean IoU %.3f", loss, accuracy * 100,
+                    iou)
+            }
+            print(line)
+        }
+        print(
+            log.complete
+                ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
+    }
+
+    /// A progress callback drawing one bar per epoch phase.
+    static func progressPrinter(jsonProgress: Bool) -> (TrainingProgress) -> Void {
+        var reporter: ProgressReporter?
+        var phase = ""
+        return { progress in
+            let name = "epoch \(progress.epoch)/\(progress.epochs) \(progress.phase)"
+            if name != phase {
+                phase = name
+                reporter = ProgressReporter(task: name, unit: "batches", forceJSON: jsonProgress)
+            }
+            reporter?.update(
+                done: progress.batch, total: progress.batches, note: String(format: "loss %.4f", progress.loss))
+        }
     }
 }
