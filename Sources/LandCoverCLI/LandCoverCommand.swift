@@ -12,7 +12,7 @@ public struct LandCoverCommand: ParsableCommand {
         abstract: "Land-cover maps from Sentinel-2 granules and CORINE Land Cover.",
         subcommands: [
             SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self, RunCommand.self,
-            ImportWeightsCommand.self, ForwardCommand.self, BenchCommand.self,
+            ImportWeightsCommand.self, ForwardCommand.self, MapCommand.self, ChangeCommand.self, BenchCommand.self,
         ]
     )
 
