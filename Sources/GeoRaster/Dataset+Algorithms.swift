@@ -113,31 +113,14 @@ public final class VectorLayer: @unchecked Sendable {
             }
             indices[fieldName] = Int32(index)
         }
-        let transaction = GDALDatasetStartTransaction(dataset.liveHandle, 0) == OGRERR_NONE
         OGR_L_ResetReading(handle)
-        do {
+        try withTransaction {
             while let feature = OGR_L_GetNextFeature(handle) {
                 defer { OGR_F_Destroy(feature) }
                 let value = Int(OGR_F_GetFieldAsInteger(feature, Int32(key)))
                 guard let fields = values[value] else { continue }
-                for (fieldName, fieldValue) in fields {
-                    let index = indices[fieldName]!
-                    switch fieldValue {
-                    case .integer(let number): OGR_F_SetFieldInteger(feature, index, Int32(number))
-                    case .real(let number): OGR_F_SetFieldDouble(feature, index, number)
-                    case .string(let text): OGR_F_SetFieldString(feature, index, text)
-                    case .null: OGR_F_SetFieldNull(feature, index)
-                    }
-                }
+                for (fieldName, fieldValue) in fields { Self.set(fieldValue, on: feature, index: indices[fieldName]!) }
                 try withGDALErrors("OGR_L_SetFeature") { OGR_L_SetFeature(handle, feature) == OGRERR_NONE ? () : nil }
-            }
-        } catch {
-            if transaction { GDALDatasetRollbackTransaction(dataset.liveHandle) }
-            throw error
-        }
-        if transaction {
-            try withGDALErrors("GDALDatasetCommitTransaction") {
-                GDALDatasetCommitTransaction(dataset.liveHandle) == OGRERR_NONE ? () : nil
             }
         }
     }

@@ -12,8 +12,8 @@ public struct LandCoverCommand: ParsableCommand {
         abstract: "Land-cover maps from Sentinel-2 granules and CORINE Land Cover.",
         subcommands: [
             SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self, RunCommand.self,
-            TrainCommand.self, EvaluateCommand.self, NoiseCommand.self, ImportWeightsCommand.self, ForwardCommand.self,
-            BenchCommand.self,
+            TrainCommand.self, EvaluateCommand.self, NoiseCommand.self, MapCommand.self, ChangeCommand.self,
+            ImportWeightsCommand.self, ForwardCommand.self, BenchCommand.self,
         ]
     )
 

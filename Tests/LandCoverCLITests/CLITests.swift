@@ -40,7 +40,7 @@ func expectOneLineFailure(
 
 @Suite struct HelpTextTests {
     /// The pinned help: regenerate the fixture deliberately when the interface changes.
-    @Test(arguments: ["", "chip", "info", "stats", "sample-data", "run"])
+    @Test(arguments: ["", "chip", "info", "stats", "sample-data", "run", "map", "change"])
     func helpIsPinned(_ subcommand: String) throws {
         let command: any ParsableCommand.Type =
             subcommand.isEmpty
@@ -213,20 +213,13 @@ func expectOneLineFailure(
     @Test(.enabled(if: Sample.isPresent && getuid() == 0, "needs root to mount a small tmpfs"))
     func diskFullFailsWithoutOutputUnderTheFinalName() throws {
         let directory = TemporaryDirectory()
-        let mountPoint = directory.path("small")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = try Executables.run(
-            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint])
-        guard mount.status == 0 else {
-            print("skipping disk-full test: cannot mount tmpfs (\(mount.error))")
-            return
+        try withSmallDisk(in: directory) { mountPoint in
+            let out = mountPoint + "/chips"
+            let result = try landcover([
+                "chip", "--safe", Sample.product.path, "--corine", Sample.corine.path, "--out", out,
+            ])
+            expectOneLineFailure(result, mentioning: ["space"])
+            #expect(!FileManager.default.fileExists(atPath: out), "no output under the final name")
         }
-        defer { _ = try? Executables.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
-        let out = mountPoint + "/chips"
-        let result = try landcover([
-            "chip", "--safe", Sample.product.path, "--corine", Sample.corine.path, "--out", out,
-        ])
-        expectOneLineFailure(result, mentioning: ["space"])
-        #expect(!FileManager.default.fileExists(atPath: out), "no output under the final name")
     }
 }

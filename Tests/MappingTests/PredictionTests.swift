@@ -294,3 +294,80 @@ struct PredictionTests {
         #expect(withOverlap * 5 < withoutOverlap, "steps \(withOverlap) vs \(withoutOverlap)")
     }
 }
+
+/// A pointwise model on raw reflectance: water (CORINE 512) where NIR (channel 3) is below 0.1, else forest (311).
+final class WaterModel: SegmentationModel {
+    let inputBands = 4
+    let classCount = 2
+
+    func logits(_ input: Tensor) throws -> Tensor {
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let x = input.scalars
+        var out = [Float](repeating: 0, count: n * 2 * h * w)
+        for sample in 0..<n {
+            for pixel in 0..<(h * w) {
+                let nir = x[(sample * 4 + 3) * h * w + pixel]
+                out[(sample * 2) * h * w + pixel] = 50 * (0.1 - nir)
+            }
+        }
+        return Tensor(shape: [n, 2, h, w], scalars: out)
+    }
+}
+
+@Suite("Georeference of predicted maps")
+struct GeoreferenceTests {
+    static var product: URL? {
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: TestPaths.sampleData.path)) ?? []
+        return contents.first { $0.hasSuffix(".SAFE") }.map { TestPaths.sampleData.appendingPathComponent($0) }
+    }
+
+    @Test(.enabled(if: product != nil, "needs SampleData"))
+    func theSampleLakeLandsOnItsPixels() throws {
+        let product = try Sentinel2Product.open(Self.product!.path)
+        let source = try Sentinel2PredictionSource(product: product, bands: [.b04, .b03, .b02, .b08])
+        let hierarchy = try ClassHierarchy(codes: ["512", "311"], path: "water")
+        let predictor = GranulePredictor(
+            model: WaterModel(), source: source, hierarchy: hierarchy,
+            options: PredictionOptions(window: 256, overlap: 32, levels: [.level3]))
+        let directory = TemporaryDirectory()
+        let result = try predictor.run(work: directory.url.appendingPathComponent("work"), runKey: "lake")
+        let path = directory.path("water.tif")
+        let stream = try LandCoverMapWriter(nomenclature: .corine(.level3)).begin(path: path, grid: product.grid)
+        for band in result.bands {
+            try stream.write(rows: band.rows, classes: predictor.read(band, level: .level3, width: 1200).classes)
+        }
+        try stream.finish()
+
+        let map = try Dataset.open(path)
+        let truthDataset = try Dataset.open(TestPaths.sampleData.appendingPathComponent("truth.tif").path)
+        #expect(map.geoTransform == product.grid.geoTransform && map.crs?.epsg == 32635)
+        let truth: [UInt8] = try truthDataset.band(1).read(product.grid.fullWindow)
+        let classes: [UInt8] = try map.band(1).read(product.grid.fullWindow)
+        // A pixel deep inside the lake (its 11×11 neighbourhood is all water in the truth), found through map
+        // coordinates: truth pixel → x, y → map pixel.
+        func insideLake(_ row: Int, _ column: Int) -> Bool {
+            for dy in -5...5 {
+                for dx in -5...5 where truth[(row + dy) * 1200 + column + dx] != 41 { return false }
+            }
+            return true
+        }
+        var found: (Int, Int)?
+        for row in 5..<1195 where found == nil {
+            for column in 5..<1195 where insideLake(row, column) {
+                found = (row, column)
+                break
+            }
+        }
+        let lake = try #require(found, "the sample has a lake")
+        let centre = truthDataset.geoTransform!.map(column: Double(lake.1) + 0.5, row: Double(lake.0) + 0.5)
+        let pixel = map.geoTransform!.pixel(x: centre.x, y: centre.y)
+        let (row, column) = (Int(pixel.row), Int(pixel.column))
+        #expect(row == lake.0 && column == lake.1)
+        #expect(classes[row * 1200 + column] == 41, "the lake is water on the map")
+        let water = truth.indices.filter { truth[$0] == 41 }
+        let hits = water.filter { classes[$0] == 41 }.count
+        #expect(Double(hits) > 0.95 * Double(water.count), "\(hits) of \(water.count) lake pixels")
+        let dry = truth.indices.filter { truth[$0] != 41 && truth[$0] != 40 && truth[$0] != 35 }
+        #expect(Double(dry.filter { classes[$0] == 41 }.count) < 0.02 * Double(dry.count))
+    }
+}

@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Benchmarks, measured side by side with the Python + GDAL peers in one run.",
         subcommands: [
             BenchChipCommand.self, BenchDecodeCommand.self, BenchModelCommand.self, BenchModelRunCommand.self,
+            BenchMapCommand.self, BenchMapModelCommand.self,
         ])
 }
 
