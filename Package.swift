@@ -46,7 +46,12 @@ let package = Package(
         .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
 
         // MARK: Pipelines
-        .target(name: "Pipeline", dependencies: ["LandCoverData", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "LandCoverData", "Training", "Mapping", "NeuralNet", "GeoRaster",
+                .product(name: "Yams", package: "Yams"),
+            ]),
 
         // MARK: Command line
         .target(

@@ -1,6 +1,9 @@
 import Foundation
 import GeoRaster
 import LandCoverData
+import Mapping
+import NeuralNet
+import Training
 
 #if canImport(Glibc)
     import Glibc
@@ -58,6 +61,10 @@ public final class PipelineRunner {
     public var onChipProgress: (ChipProgress) -> Void = { _ in }
     /// Called with each event as it is logged.
     public var onEvent: (PipelineEvent) -> Void = { _ in }
+    /// Called with training progress.
+    public var onTrainingProgress: (TrainingProgress) -> Void = { _ in }
+    /// Called with other stages' progress: (task, done, total).
+    public var onProgress: (String, Int, Int) -> Void = { _, _, _ in }
 
     /// Creates a runner.
     public init(spec: PipelineSpec, specFile: URL) {
@@ -67,6 +74,12 @@ public final class PipelineRunner {
 
     /// Where each stage writes.
     public var chipStoreURL: URL { spec.output.appendingPathComponent("chips") }
+    public var classifierURL: URL { spec.output.appendingPathComponent("classifier") }
+    public var segmenterURL: URL { spec.output.appendingPathComponent("segmenter") }
+    public var evaluationURL: URL { spec.output.appendingPathComponent("evaluation") }
+    public var noiseURL: URL { spec.output.appendingPathComponent("noise") }
+    public var mapURL: URL { spec.output.appendingPathComponent("maps/map.tif") }
+    public var changeURL: URL { spec.output.appendingPathComponent("change/change.tif") }
 
     /// Runs every stage of the spec and writes `run.json`; returns the run manifest.
     @discardableResult
@@ -98,6 +111,24 @@ public final class PipelineRunner {
             try runStats(stats)
             seconds["stats"] = Date().timeIntervalSince(stageStart)
             log("stage_done", stage: "stats", note: String(format: "stats.md, %.1f s", seconds["stats"]!))
+        }
+        let stages: [(String, Bool, () throws -> (skipped: Bool, note: String))] = [
+            ("classifier", spec.classifier != nil, { try self.runClassifier(self.spec.classifier!) }),
+            ("segmenter", spec.segmenter != nil, { try self.runSegmenter(self.spec.segmenter!) }),
+            ("evaluate", spec.evaluate != nil, { try self.runEvaluate(self.spec.evaluate!) }),
+            ("noise", spec.noise != nil, { try self.runNoise(self.spec.noise!) }),
+            ("map", spec.map != nil, { try self.runMap(self.spec.map!) }),
+            ("change", spec.change != nil, { try self.runChange(self.spec.change!) }),
+        ]
+        for (name, present, body) in stages where present {
+            let stageStart = Date()
+            log("stage_start", stage: name)
+            let (wasSkipped, note) = try body()
+            seconds[name] = Date().timeIntervalSince(stageStart)
+            if wasSkipped { skipped.append(name) }
+            log(
+                wasSkipped ? "stage_skipped" : "stage_done", stage: name,
+                note: String(format: "%@, %.1f s", note, seconds[name]!))
         }
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -134,6 +165,194 @@ public final class PipelineRunner {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(encoder.encode(statistics), to: spec.output.appendingPathComponent("stats.json"))
+    }
+
+    // MARK: - Training, evaluation and mapping stages
+
+    private func chipSource(level: CorineLevel, minimumShare: Double = 0) throws -> ChipStoreSource {
+        try ChipStoreSource(
+            store: ChipStore(chipStoreURL), nomenclature: .corine(level), minimumShare: minimumShare)
+    }
+
+    private func runClassifier(_ stage: PipelineSpec.ClassifierStage) throws -> (skipped: Bool, note: String) {
+        let source = try chipSource(level: stage.level, minimumShare: stage.minimumShare)
+        let trainer = try ClassifierTrainer(
+            data: TrainingData(source: source), recipe: stage.recipe, output: classifierURL,
+            initialWeights: stage.weights)
+        trainer.progress = onTrainingProgress
+        let before = try? Data(contentsOf: classifierURL.appendingPathComponent("training.json"))
+        let log = try trainer.run(overwrite: true)
+        let previous = before.flatMap { try? JSONDecoder().decode(TrainingLog.self, from: $0) }
+        let skipped = previous?.complete == true && previous?.fingerprint == log.fingerprint
+        let last = log.epochs.last
+        return (
+            skipped,
+            String(format: "%d epochs, validation F1 (samples) %.3f", log.epochs.count, last?.f1Samples ?? .nan)
+        )
+    }
+
+    private func runSegmenter(_ stage: PipelineSpec.SegmenterStage) throws -> (skipped: Bool, note: String) {
+        let source = try chipSource(level: stage.level)
+        let encoder =
+            stage.encoder ?? (spec.classifier != nil ? classifierURL.appendingPathComponent("model.safetensors") : nil)
+        let trainer = try SegmenterTrainer(
+            source: source, recipe: stage.recipe, output: segmenterURL, encoderWeights: encoder)
+        trainer.progress = onTrainingProgress
+        let before = try? Data(contentsOf: segmenterURL.appendingPathComponent("training.json"))
+        let log = try trainer.run(overwrite: true)
+        let previous = before.flatMap { try? JSONDecoder().decode(TrainingLog.self, from: $0) }
+        let skipped = previous?.complete == true && previous?.fingerprint == log.fingerprint
+        let last = log.epochs.last
+        return (
+            skipped,
+            String(
+                format: "%d epochs, validation pixel accuracy %.1f %%, mean IoU %.3f", log.epochs.count,
+                (last?.pixelAccuracy ?? .nan) * 100, last?.meanIoU ?? .nan)
+        )
+    }
+
+    /// The trained models this run produced.
+    private var models: [URL] {
+        [spec.classifier != nil ? classifierURL : nil, spec.segmenter != nil ? segmenterURL : nil].compactMap {
+            $0?.appendingPathComponent("model.safetensors")
+        }
+    }
+
+    /// Runs `body` unless the stamp of `stage` equals a key of `parts` and the checksums of the models it uses;
+    /// writes the stamp after `body` succeeds.
+    private func stamped(
+        _ stage: String, _ parts: [String], models: [URL]? = nil, _ body: () throws -> String
+    ) throws -> (
+        skipped: Bool, note: String
+    ) {
+        let stamps = spec.output.appendingPathComponent(".stamps")
+        try FileManager.default.createDirectory(at: stamps, withIntermediateDirectories: true)
+        let stamp = stamps.appendingPathComponent("\(stage).key")
+        let key = (parts + [LandCover.version] + (try (models ?? self.models).map { try checksum($0).checksum }))
+            .joined(separator: "|")
+        if let previous = try? String(contentsOf: stamp, encoding: .utf8), previous == key {
+            return (true, "unchanged")
+        }
+        try? FileManager.default.removeItem(at: stamp)
+        let note = try body()
+        try writeAtomically(Data(key.utf8), to: stamp)
+        return (false, note)
+    }
+
+    private func runEvaluate(_ stage: PipelineSpec.EvaluateStage) throws -> (skipped: Bool, note: String) {
+        try stamped("evaluate", ["\(stage.split)", "\(stage.tuneThresholds)"]) {
+            var notes: [String] = []
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            var classifier: TrainedClassifier?
+            if spec.classifier != nil {
+                let trained = try TrainedClassifier(
+                    contentsOf: classifierURL.appendingPathComponent("model.safetensors"))
+                classifier = trained
+                let source = try chipSource(level: spec.classifier!.level, minimumShare: spec.classifier!.minimumShare)
+                let report = try ClassifierReport.evaluate(
+                    trained, source: source, split: stage.split, tuneThresholds: stage.tuneThresholds
+                ) { self.onProgress("evaluate classifier", $0, $1) }
+                let directory = evaluationURL.appendingPathComponent("classifier")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try writeAtomically(encoder.encode(report), to: directory.appendingPathComponent("evaluation.json"))
+                try writeAtomically(Data(report.markdown.utf8), to: directory.appendingPathComponent("evaluation.md"))
+                notes.append(String(format: "classifier F1 (samples) %.3f", report.overall.f1Samples))
+            }
+            if spec.segmenter != nil {
+                let segmenter = try TrainedSegmenter(
+                    contentsOf: segmenterURL.appendingPathComponent("model.safetensors"))
+                let source = try chipSource(level: spec.segmenter!.level)
+                let indices = stage.split.indices(of: source)
+                var (report, sets) = try SegmentationReport.evaluate(
+                    segmenter, source: source, indices: indices, split: stage.split.rawValue
+                ) { self.onProgress("evaluate segmenter", $0, $1) }
+                if let classifier, classifier.nomenclature.id == segmenter.nomenclature.id {
+                    let classifierSource = try chipSource(level: spec.classifier!.level)
+                    let predictions = try classifier.predict(classifierSource, indices: indices)
+                    report.compare(predictedSets: sets, with: classifier, predictions: predictions, source: source)
+                }
+                let directory = evaluationURL.appendingPathComponent("segmenter")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try writeAtomically(encoder.encode(report), to: directory.appendingPathComponent("evaluation.json"))
+                try writeAtomically(Data(report.markdown.utf8), to: directory.appendingPathComponent("evaluation.md"))
+                for level in report.levels {
+                    try writeAtomically(
+                        Data(level.heatmap.svg().utf8),
+                        to: directory.appendingPathComponent("confusion-\(level.nomenclature).svg"))
+                }
+                notes.append(
+                    report.levels.map { String(format: "%@ accuracy %.1f %%", $0.nomenclature, $0.pixelAccuracy * 100) }
+                        .joined(separator: ", "))
+            }
+            return notes.joined(separator: "; ")
+        }
+    }
+
+    private func runNoise(_ stage: PipelineSpec.NoiseStage) throws -> (skipped: Bool, note: String) {
+        try stamped(
+            "noise", ["\(stage.split)", "\(stage.top)"],
+            models: [classifierURL.appendingPathComponent("model.safetensors")]
+        ) {
+            let classifier = try TrainedClassifier(
+                contentsOf: classifierURL.appendingPathComponent("model.safetensors"))
+            let source = try chipSource(level: spec.classifier!.level, minimumShare: spec.classifier!.minimumShare)
+            let predictions = try classifier.predict(source, indices: stage.split.indices(of: source))
+            var review = try NoiseReview(
+                model: classifier.url.path, split: stage.split.rawValue, source: source, predictions: predictions,
+                thresholds: predictions.defaultThresholds, top: stage.top)
+            try? FileManager.default.removeItem(at: noiseURL)
+            try FileManager.default.createDirectory(at: noiseURL, withIntermediateDirectories: true)
+            try review.write(to: noiseURL, source: source)
+            try writeAtomically(Data(review.markdown.utf8), to: noiseURL.appendingPathComponent("noise.md"))
+            return "\(review.candidates.count) images listed"
+        }
+    }
+
+    private func runMap(_ stage: PipelineSpec.MapStage) throws -> (skipped: Bool, note: String) {
+        let parts = [
+            "\(stage.window)", "\(stage.overlap)", "\(stage.batchSize)", "\(stage.confidence)",
+            "\(stage.minimumMappingUnit ?? 0)", "\(stage.polygons)", spec.safe.path,
+        ]
+        return try stamped("map", parts, models: [models.last!]) {
+            try FileManager.default.createDirectory(
+                at: mapURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let model = spec.segmenter != nil ? segmenterURL : classifierURL
+            if spec.segmenter == nil {
+                var job = ChipClassification(
+                    model: model.appendingPathComponent("model.safetensors"), product: spec.safe.path,
+                    output: mapURL.deletingPathExtension().appendingPathExtension("gpkg").path)
+                job.overwrite = true
+                let count = try job.run { self.onProgress("map", $0, $1) }
+                return "\(count) chips classified"
+            }
+            var job = GranuleMapping(
+                model: model.appendingPathComponent("model.safetensors"), product: spec.safe.path, output: mapURL.path)
+            job.options = PredictionOptions(
+                window: stage.window, overlap: stage.overlap, batchSize: stage.batchSize, levels: [],
+                confidence: stage.confidence)
+            job.writer = LandCoverMapWriter.Options(overwrite: true)
+            job.minimumMappingUnit = stage.minimumMappingUnit
+            job.polygons = stage.polygons ? mapURL.deletingPathExtension().appendingPathExtension("gpkg").path : nil
+            let result = try job.run(codeVersion: "landcover \(LandCover.version)") { self.onProgress("map", $0, $1) }
+            return result.maps.map { URL(fileURLWithPath: $0.files.map).lastPathComponent }.joined(separator: ", ")
+        }
+    }
+
+    private func runChange(_ stage: PipelineSpec.ChangeStage) throws -> (skipped: Bool, note: String) {
+        try stamped(
+            "change", ["\(stage.confidenceThreshold.map(String.init) ?? "none")", spec.corine.path],
+            models: [models.last!]
+        ) {
+            try FileManager.default.createDirectory(
+                at: changeURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let analysis = try ChangeAnalysis.compare(
+                mapPath: mapURL.path, corinePath: spec.corine.path, confidenceThreshold: stage.confidenceThreshold)
+            try analysis.writeProducts(
+                to: changeURL.path, provenance: ["MAP": "map.tif", "REFERENCE": spec.corine.lastPathComponent],
+                options: LandCoverMapWriter.Options(overwrite: true))
+            return String(format: "agreement with CORINE %.1f %%", analysis.summary.agreementShare * 100)
+        }
     }
 
     private func log(_ event: String, stage: String? = nil, note: String? = nil) {

@@ -1,5 +1,7 @@
 import Foundation
 import LandCoverData
+import Mapping
+import Training
 import Yams
 
 /// A validated pipeline specification (`Pipelines/*.yaml`). See `Pipelines/README.md`.
@@ -18,6 +20,68 @@ public struct PipelineSpec: Sendable, Equatable {
     public var chip: ChipStage?
     /// Statistics settings, when the spec has a `stats` stage.
     public var stats: StatsStage?
+    /// Classifier training, when the spec has a `classifier` stage.
+    public var classifier: ClassifierStage?
+    /// Segmenter training, when the spec has a `segmenter` stage.
+    public var segmenter: SegmenterStage?
+    /// Evaluation of the trained models, when the spec has an `evaluate` stage.
+    public var evaluate: EvaluateStage?
+    /// Label-noise review, when the spec has a `noise` stage.
+    public var noise: NoiseStage?
+    /// Whole-granule maps, when the spec has a `map` stage.
+    public var map: MapStage?
+    /// The map against CORINE, when the spec has a `change` stage.
+    public var change: ChangeStage?
+
+    /// The `classifier` stage: `landcover train classifier` on the chips.
+    public struct ClassifierStage: Sendable, Equatable {
+        /// CORINE level 1, 2 or 3.
+        public var level = CorineLevel.level3
+        /// Imported body weights, if any.
+        public var weights: URL?
+        /// A class is a chip label when it covers more than this share of the chip's labelled pixels.
+        public var minimumShare = 0.0
+        /// The recipe.
+        public var recipe = ClassifierRecipe()
+    }
+
+    /// The `segmenter` stage: `landcover train segmenter` on the chips, its encoder from the `classifier` stage
+    /// (or `encoder`, or scratch).
+    public struct SegmenterStage: Sendable, Equatable {
+        public var level = CorineLevel.level3
+        public var encoder: URL?
+        public var recipe = SegmenterRecipe()
+    }
+
+    /// The `evaluate` stage: both models on a split of the chips.
+    public struct EvaluateStage: Sendable, Equatable {
+        public var split = EvaluationSplit.validation
+        public var tuneThresholds = false
+    }
+
+    /// The `noise` stage: the classifier's highest-loss chips.
+    public struct NoiseStage: Sendable, Equatable {
+        public var split = EvaluationSplit.all
+        public var top = 20
+    }
+
+    /// The `map` stage: the segmenter (or classifier) over the whole product.
+    public struct MapStage: Sendable, Equatable {
+        public var window = 256
+        public var overlap = 32
+        public var batchSize = 4
+        public var confidence = true
+        /// Minimum mapping unit in hectares for a generalised copy; nil for none.
+        public var minimumMappingUnit: Double?
+        /// Also write the (generalised) map as polygons.
+        public var polygons = false
+    }
+
+    /// The `change` stage: the finest map against the CORINE input.
+    public struct ChangeStage: Sendable, Equatable {
+        /// Leave out pixels whose top-1 probability (percent) is below this.
+        public var confidenceThreshold: UInt8?
+    }
 
     /// The `chip` stage.
     public struct ChipStage: Sendable, Equatable {
@@ -34,7 +98,7 @@ public struct PipelineSpec: Sendable, Equatable {
     }
 
     /// The stages this build runs, in execution order.
-    public static let knownStages = ["chip", "stats"]
+    public static let knownStages = ["chip", "stats", "classifier", "segmenter", "evaluate", "noise", "map", "change"]
 
     /// Reads and validates a spec file.
     public static func load(_ file: URL) throws -> PipelineSpec {
@@ -128,7 +192,140 @@ private struct SpecReader {
             corine: try existingPath(inputs, "corine", at: "inputs."))
         if stages.keys.contains("chip") { spec.chip = try chipStage(stages["chip"]) }
         if stages.keys.contains("stats") { spec.stats = try statsStage(stages["stats"]) }
+        if stages.keys.contains("classifier") { spec.classifier = try classifierStage(stages["classifier"]) }
+        if stages.keys.contains("segmenter") { spec.segmenter = try segmenterStage(stages["segmenter"]) }
+        if stages.keys.contains("evaluate") { spec.evaluate = try evaluateStage(stages["evaluate"]) }
+        if stages.keys.contains("noise") { spec.noise = try noiseStage(stages["noise"]) }
+        if stages.keys.contains("map") { spec.map = try mapStage(stages["map"]) }
+        if stages.keys.contains("change") { spec.change = try changeStage(stages["change"]) }
+        let trains = spec.classifier != nil || spec.segmenter != nil
+        if trains && spec.chip == nil { throw fail("stages", "training needs the chip stage") }
+        if spec.noise != nil && spec.classifier == nil { throw fail("stages.noise", "needs the classifier stage") }
+        if spec.evaluate != nil && !trains { throw fail("stages.evaluate", "needs a classifier or segmenter stage") }
+        if spec.map != nil && !trains { throw fail("stages.map", "needs a classifier or segmenter stage") }
+        if spec.change != nil && spec.segmenter == nil { throw fail("stages.change", "needs the segmenter stage") }
         return spec
+    }
+
+    func level(_ map: [String: Any], at path: String) throws -> CorineLevel {
+        CorineLevel(rawValue: try integer(map, "level", at: path, in: 1...3) ?? 3)!
+    }
+
+    func bool(_ map: [String: Any], _ key: String, at path: String) throws -> Bool? {
+        guard let value = map[key] else { return nil }
+        guard let flag = value as? Bool else { throw fail("\(path)\(key)", "expected true or false, got \(value)") }
+        return flag
+    }
+
+    func pair(_ map: [String: Any], _ key: String, at path: String) throws -> [Double]? {
+        guard let value = map[key] else { return nil }
+        let numbers = (value as? [Any])?.compactMap { ($0 as? Double) ?? ($0 as? Int).map(Double.init) }
+        guard let numbers, numbers.count == 2, numbers.allSatisfy({ $0 > 0 }) else {
+            throw fail("\(path)\(key)", "expected two positive numbers, got \(value)")
+        }
+        return numbers
+    }
+
+    func classifierStage(_ value: Any?) throws -> PipelineSpec.ClassifierStage {
+        let keys = [
+            "level", "weights", "min_share", "arch", "hidden", "batch_size", "frozen_epochs", "unfrozen_epochs", "lr",
+            "unfrozen_lr", "weight_decay", "augment", "seed",
+        ]
+        let map = try mapping(value ?? [String: Any](), at: "stages.classifier", allowed: keys)
+        let path = "stages.classifier."
+        var stage = PipelineSpec.ClassifierStage()
+        stage.level = try level(map, at: path)
+        if map["weights"] != nil { stage.weights = try existingPath(map, "weights", at: path) }
+        stage.minimumShare = try number(map, "min_share", at: path, in: 0...0.99) ?? 0
+        var recipe = ClassifierRecipe()
+        recipe.architecture = try string(map, "arch", at: path) ?? recipe.architecture
+        recipe.hidden = try integer(map, "hidden", at: path, in: 1...100_000) ?? recipe.hidden
+        recipe.batchSize = try integer(map, "batch_size", at: path, in: 2...100_000) ?? recipe.batchSize
+        recipe.frozenEpochs = try integer(map, "frozen_epochs", at: path, in: 0...10_000) ?? recipe.frozenEpochs
+        recipe.unfrozenEpochs = try integer(map, "unfrozen_epochs", at: path, in: 0...10_000) ?? recipe.unfrozenEpochs
+        recipe.frozenLearningRate = try number(map, "lr", at: path, in: 1e-9...10) ?? recipe.frozenLearningRate
+        recipe.unfrozenLearningRates = try pair(map, "unfrozen_lr", at: path) ?? recipe.unfrozenLearningRates
+        recipe.weightDecay = try number(map, "weight_decay", at: path, in: 0...10) ?? recipe.weightDecay
+        recipe.augment = try bool(map, "augment", at: path) ?? recipe.augment
+        recipe.seed = UInt64(try integer(map, "seed", at: path, in: 0...Int.max) ?? 0)
+        do { try recipe.validate() } catch { throw fail("stages.classifier", "\(error)") }
+        stage.recipe = recipe
+        return stage
+    }
+
+    func segmenterStage(_ value: Any?) throws -> PipelineSpec.SegmenterStage {
+        let keys = [
+            "level", "encoder", "arch", "decoder", "batch_size", "decoder_epochs", "all_epochs", "lr", "all_lr",
+            "class_weights", "weight_decay", "augment", "seed",
+        ]
+        let map = try mapping(value ?? [String: Any](), at: "stages.segmenter", allowed: keys)
+        let path = "stages.segmenter."
+        var stage = PipelineSpec.SegmenterStage()
+        stage.level = try level(map, at: path)
+        if map["encoder"] != nil { stage.encoder = try existingPath(map, "encoder", at: path) }
+        var recipe = SegmenterRecipe()
+        recipe.architecture = try string(map, "arch", at: path) ?? recipe.architecture
+        recipe.decoder = try string(map, "decoder", at: path) ?? recipe.decoder
+        recipe.batchSize = try integer(map, "batch_size", at: path, in: 2...100_000) ?? recipe.batchSize
+        recipe.decoderEpochs = try integer(map, "decoder_epochs", at: path, in: 0...10_000) ?? recipe.decoderEpochs
+        recipe.allEpochs = try integer(map, "all_epochs", at: path, in: 0...10_000) ?? recipe.allEpochs
+        recipe.learningRate = try number(map, "lr", at: path, in: 1e-9...10) ?? recipe.learningRate
+        recipe.allLearningRates = try pair(map, "all_lr", at: path) ?? recipe.allLearningRates
+        recipe.classWeights = try string(map, "class_weights", at: path) ?? recipe.classWeights
+        recipe.weightDecay = try number(map, "weight_decay", at: path, in: 0...10) ?? recipe.weightDecay
+        recipe.augment = try bool(map, "augment", at: path) ?? recipe.augment
+        recipe.seed = UInt64(try integer(map, "seed", at: path, in: 0...Int.max) ?? 0)
+        do { try recipe.validate() } catch { throw fail("stages.segmenter", "\(error)") }
+        stage.recipe = recipe
+        return stage
+    }
+
+    func evaluateStage(_ value: Any?) throws -> PipelineSpec.EvaluateStage {
+        let map = try mapping(value ?? [String: Any](), at: "stages.evaluate", allowed: ["split", "tune_thresholds"])
+        var stage = PipelineSpec.EvaluateStage()
+        if let text = try string(map, "split", at: "stages.evaluate.") {
+            guard let split = EvaluationSplit(rawValue: text) else {
+                throw fail("stages.evaluate.split", "expected train, validation, test or all, got \(text)")
+            }
+            stage.split = split
+        }
+        stage.tuneThresholds = try bool(map, "tune_thresholds", at: "stages.evaluate.") ?? false
+        return stage
+    }
+
+    func noiseStage(_ value: Any?) throws -> PipelineSpec.NoiseStage {
+        let map = try mapping(value ?? [String: Any](), at: "stages.noise", allowed: ["split", "top"])
+        var stage = PipelineSpec.NoiseStage()
+        if let text = try string(map, "split", at: "stages.noise.") {
+            guard let split = EvaluationSplit(rawValue: text) else {
+                throw fail("stages.noise.split", "expected train, validation, test or all, got \(text)")
+            }
+            stage.split = split
+        }
+        stage.top = try integer(map, "top", at: "stages.noise.", in: 1...100_000) ?? 20
+        return stage
+    }
+
+    func mapStage(_ value: Any?) throws -> PipelineSpec.MapStage {
+        let keys = ["window", "overlap", "batch_size", "confidence", "minimum_mapping_unit", "polygons"]
+        let map = try mapping(value ?? [String: Any](), at: "stages.map", allowed: keys)
+        let path = "stages.map."
+        var stage = PipelineSpec.MapStage()
+        stage.window = try integer(map, "window", at: path, in: 32...4096) ?? stage.window
+        stage.overlap = try integer(map, "overlap", at: path, in: 0...2048) ?? stage.overlap
+        guard stage.overlap * 2 < stage.window else { throw fail(path + "overlap", "must be below half the window") }
+        stage.batchSize = try integer(map, "batch_size", at: path, in: 1...1024) ?? stage.batchSize
+        stage.confidence = try bool(map, "confidence", at: path) ?? stage.confidence
+        stage.minimumMappingUnit = try number(map, "minimum_mapping_unit", at: path, in: 0...1_000_000)
+        stage.polygons = try bool(map, "polygons", at: path) ?? false
+        return stage
+    }
+
+    func changeStage(_ value: Any?) throws -> PipelineSpec.ChangeStage {
+        let map = try mapping(value ?? [String: Any](), at: "stages.change", allowed: ["confidence_threshold"])
+        return PipelineSpec.ChangeStage(
+            confidenceThreshold: try integer(map, "confidence_threshold", at: "stages.change.", in: 0...100).map(
+                UInt8.init))
     }
 
     func chipStage(_ value: Any?) throws -> PipelineSpec.ChipStage {

@@ -118,3 +118,57 @@ public struct ClassifierReport: Codable, Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+/// The images an evaluation covers.
+public enum EvaluationSplit: String, CaseIterable, Sendable, Codable {
+    case train, validation, test, all
+
+    /// The source's images in this split (`test`: BigEarthNet's official test patches).
+    public func indices(of source: any MultiLabelSource) -> [Int] {
+        switch self {
+        case .train: return TrainingData(source: source).train
+        case .validation: return TrainingData(source: source).validation
+        case .all: return Array(0..<source.count)
+        case .test:
+            return (0..<source.count).filter {
+                ((source as? BigEarthNetV1Source)?.patchSplit(at: $0)
+                    ?? (source as? BigEarthNetV2Source)?
+                    .patchSplit(at: $0)) == .test
+            }
+        }
+    }
+}
+
+extension ClassifierReport {
+    /// Evaluates `classifier` on `split` of `source` at `threshold`, or with per-class thresholds tuned on the
+    /// validation split; `progress` gets (batches done, batches).
+    public static func evaluate(
+        _ classifier: TrainedClassifier, source: any MultiLabelSource, split: EvaluationSplit, threshold: Float = 0.5,
+        tuneThresholds: Bool = false, batchSize: Int = 64, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> ClassifierReport {
+        let indices = split.indices(of: source)
+        guard !indices.isEmpty else { throw TrainingError("the \(split.rawValue) split of the data is empty") }
+        let predictions = try classifier.predict(source, indices: indices, batchSize: batchSize) { done, total, _ in
+            progress?(done, total)
+        }
+        var thresholds = [Float](repeating: threshold, count: classifier.nomenclature.count)
+        var rule = threshold == 0.5 ? "0.5" : "\(threshold)"
+        if tuneThresholds {
+            let validation =
+                split == .validation
+                ? predictions
+                : try classifier.predict(
+                    source, indices: EvaluationSplit.validation.indices(of: source), batchSize: batchSize)
+            thresholds = MultiLabelEvaluation.tunedThresholds(
+                probabilities: validation.probabilities, truth: validation.truth, fallback: threshold)
+            rule = "tuned per class on validation"
+        }
+        var trainCounts = [Int](repeating: 0, count: classifier.nomenclature.count + 1)
+        for index in EvaluationSplit.train.indices(of: source) {
+            for label in source.labels(at: index) { trainCounts[label] += 1 }
+        }
+        return ClassifierReport(
+            model: classifier.url.path, nomenclature: classifier.nomenclature, split: split.rawValue,
+            predictions: predictions, thresholds: thresholds, thresholdRule: rule, trainImagesPerClass: trainCounts)
+    }
+}

@@ -80,3 +80,71 @@ import TestSupport
         #expect(events.contains { $0.event == "stage_skipped" && $0.stage == "chip" })
     }
 }
+
+@Suite struct PipelineChainTests {
+    static func spec(product: URL, corine: URL, segmenterEpochs: Int) -> String {
+        """
+        name: chain
+        output: out
+        inputs: {safe: "\(product.path)", corine: "\(corine.path)"}
+        stages:
+          chip: {split: blocked, block_size: 1, validation_fraction: 0.25}
+          stats: {}
+          classifier: {level: 2, arch: "basic:1,1,1,1:8,8,16,16", hidden: 8, batch_size: 4, frozen_epochs: 0,
+                       unfrozen_epochs: 1}
+          segmenter: {level: 2, batch_size: 4, decoder_epochs: 1, all_epochs: \(segmenterEpochs)}
+          evaluate: {split: validation}
+          noise: {top: 3}
+          map: {window: 128, overlap: 16, batch_size: 2, minimum_mapping_unit: 1, polygons: true}
+          change: {}
+        """
+    }
+
+    /// The whole chain on a generated 480² product; a rerun skips every stage; a changed segmenter setting reruns
+    /// the segmenter and what depends on it, not the chips or the classifier.
+    @Test func wholeChainResumesAndRerunsOnlyWhatChanged() throws {
+        let directory = TemporaryDirectory()
+        let sample = try SampleDataGenerator.generate(into: directory.url.appendingPathComponent("in"), size: 480)
+        let specURL = directory.url.appendingPathComponent("spec.yaml")
+        try Self.spec(product: sample.product, corine: sample.corine, segmenterEpochs: 1)
+            .write(to: specURL, atomically: true, encoding: .utf8)
+        let spec = try PipelineSpec.load(specURL)
+        let runner = PipelineRunner(spec: spec, specFile: specURL)
+        let first = try runner.run()
+        #expect(first.skipped.isEmpty)
+        let files = FileManager.default
+        for path in [
+            "classifier/model.safetensors", "segmenter/model.safetensors", "evaluation/classifier/evaluation.md",
+            "evaluation/segmenter/evaluation.json", "evaluation/segmenter/confusion-corine-l1.svg", "noise/noise.json",
+            "maps/map.tif", "maps/map.level1.tif", "maps/map.generalized.tif", "maps/map.gpkg", "change/change.tif",
+            "change/change.md",
+        ] {
+            #expect(files.fileExists(atPath: spec.output.appendingPathComponent(path).path), "\(path)")
+        }
+        let second = try PipelineRunner(spec: spec, specFile: specURL).run()
+        #expect(
+            Set(second.skipped) == ["chip", "classifier", "segmenter", "evaluate", "noise", "map", "change"],
+            "\(second.skipped)")
+
+        try Self.spec(product: sample.product, corine: sample.corine, segmenterEpochs: 2)
+            .write(to: specURL, atomically: true, encoding: .utf8)
+        let edited = try PipelineSpec.load(specURL)
+        let third = try PipelineRunner(spec: edited, specFile: specURL).run()
+        #expect(Set(third.skipped) == ["chip", "classifier", "noise"], "\(third.skipped)")
+    }
+
+    /// Stage dependencies are checked before any work.
+    @Test func stagesNeedTheirInputs() throws {
+        let directory = TemporaryDirectory()
+        FileManager.default.createFile(atPath: directory.path("p.SAFE"), contents: Data())
+        FileManager.default.createFile(atPath: directory.path("c.tif"), contents: Data())
+        let url = directory.url.appendingPathComponent("spec.yaml")
+        try """
+        output: out
+        inputs: {safe: p.SAFE, corine: c.tif}
+        stages: {chip: {}, noise: {}}
+        """.write(to: url, atomically: true, encoding: .utf8)
+        let error = #expect(throws: PipelineError.self) { try PipelineSpec.load(url) }
+        #expect(error?.description.contains("stages.noise: needs the classifier stage") == true)
+    }
+}

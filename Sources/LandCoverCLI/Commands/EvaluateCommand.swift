@@ -5,25 +5,9 @@ import Metrics
 import NeuralNet
 import Training
 
-/// The split a command works on.
-enum SplitChoice: String, ExpressibleByArgument, CaseIterable {
-    case train, validation, test, all
+extension EvaluationSplit: ExpressibleByArgument {}
 
-    /// The source's images in this split (`test`: BigEarthNet's official test patches).
-    func indices(of source: any MultiLabelSource) -> [Int] {
-        switch self {
-        case .train: return TrainingData(source: source).train
-        case .validation: return TrainingData(source: source).validation
-        case .all: return Array(0..<source.count)
-        case .test:
-            return (0..<source.count).filter {
-                ((source as? BigEarthNetV1Source)?.patchSplit(at: $0)
-                    ?? (source as? BigEarthNetV2Source)?
-                    .patchSplit(at: $0)) == .test
-            }
-        }
-    }
-}
+typealias SplitChoice = EvaluationSplit
 
 /// `landcover evaluate`: the paper's classification tables for a classifier checkpoint.
 struct EvaluateCommand: ParsableCommand {
@@ -78,27 +62,11 @@ struct EvaluateCommand: ParsableCommand {
         if metadata.task == .segmentation { return try evaluateSegmenter() }
         let classifier = try TrainedClassifier(contentsOf: URL(fileURLWithPath: model))
         let source = try data.source(bands: classifier.bands, nomenclature: classifier.nomenclature)
-        let indices = split.indices(of: source)
-        guard !indices.isEmpty else { throw TrainingError("the \(split.rawValue) split of the data is empty") }
-        let predictions = try predict(classifier, source, indices, task: "evaluate \(split.rawValue)")
-        var thresholds = [Float](repeating: threshold, count: classifier.nomenclature.count)
-        var rule = threshold == 0.5 ? "0.5" : "\(threshold)"
-        if tuneThresholds {
-            let validation =
-                split == .validation
-                ? predictions
-                : try predict(classifier, source, SplitChoice.validation.indices(of: source), task: "tune")
-            thresholds = MultiLabelEvaluation.tunedThresholds(
-                probabilities: validation.probabilities, truth: validation.truth, fallback: threshold)
-            rule = "tuned per class on validation"
-        }
-        var trainCounts = [Int](repeating: 0, count: classifier.nomenclature.count + 1)
-        for index in SplitChoice.train.indices(of: source) {
-            for label in source.labels(at: index) { trainCounts[label] += 1 }
-        }
-        let report = ClassifierReport(
-            model: model, nomenclature: classifier.nomenclature, split: split.rawValue, predictions: predictions,
-            thresholds: thresholds, thresholdRule: rule, trainImagesPerClass: trainCounts)
+        let reporter = ProgressReporter(task: "evaluate \(split.rawValue)", unit: "batches", forceJSON: jsonProgress)
+        let report = try ClassifierReport.evaluate(
+            classifier, source: source, split: split, threshold: threshold, tuneThresholds: tuneThresholds,
+            batchSize: batchSize
+        ) { done, total in reporter.update(done: done, total: total) }
         try write(report, markdown: report.markdown)
     }
 

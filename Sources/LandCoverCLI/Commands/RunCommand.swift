@@ -23,6 +23,13 @@ struct RunCommand: ParsableCommand {
         runner.onChipProgress = {
             reporter.update(done: $0.rowsDone, total: $0.rowsTotal, note: "\($0.chipsStored) chips")
         }
+        runner.onTrainingProgress = TrainSegmenterCommand.progressPrinter(jsonProgress: jsonProgress)
+        var reporters: [String: ProgressReporter] = [:]
+        runner.onProgress = { task, done, total in
+            let reporter = reporters[task] ?? ProgressReporter(task: task, unit: "steps", forceJSON: jsonProgress)
+            reporters[task] = reporter
+            reporter.update(done: done, total: total)
+        }
         runner.onEvent = { event in
             guard let stage = event.stage, event.event != "stage_start" else { return }
             let verb = event.event == "stage_skipped" ? "up to date" : "done"
@@ -30,7 +37,7 @@ struct RunCommand: ParsableCommand {
         }
         let manifest = try runner.run()
         print("\(pipeline.name): outputs in \(pipeline.output.path) (peak memory \(Int(manifest.peakMemoryMB)) MB)")
-        if pipeline.stats != nil {
+        if pipeline.stats != nil && pipeline.classifier == nil {
             print("")
             print(try String(contentsOf: pipeline.output.appendingPathComponent("stats.md"), encoding: .utf8))
         }
