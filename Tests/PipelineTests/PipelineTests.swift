@@ -148,3 +148,29 @@ import TestSupport
         #expect(error?.description.contains("stages.noise: needs the classifier stage") == true)
     }
 }
+
+@Suite struct PaperSpecTests {
+    /// The paper's specs are valid apart from their data, which CI does not have: with the inputs pointed at
+    /// dummy files every key and value is accepted, and the stages are the paper's.
+    @Test(arguments: [1, 2, 3])
+    func paperSpecIsValid(level: Int) throws {
+        let file = TestPaths.repositoryRoot.appendingPathComponent("Pipelines/paper-level\(level).yaml")
+        let directory = TemporaryDirectory()
+        for name in ["product.SAFE", "corine.tif", "encoder.safetensors"] {
+            FileManager.default.createFile(atPath: directory.path(name), contents: Data())
+        }
+        var text = try String(contentsOf: file, encoding: .utf8)
+        text = text.replacingOccurrences(
+            of: "../data/S2B_MSIL1C_20180510T094029_N0206_R036_T35VMF_20180510T114700.SAFE", with: "product.SAFE")
+        text = text.replacingOccurrences(of: "../data/U2018_CLC2018_V2020_20u1.tif", with: "corine.tif")
+        text = text.replacingOccurrences(
+            of: "../data/resnet50-imagenet-encoder.safetensors", with: "encoder.safetensors")
+        let url = directory.url.appendingPathComponent("paper.yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        let spec = try PipelineSpec.load(url)
+        #expect(spec.classifier?.level.rawValue == level && spec.segmenter?.level.rawValue == level)
+        #expect(spec.classifier?.recipe.architecture == "resnet50" && spec.classifier?.recipe.frozenEpochs == 10)
+        #expect(spec.segmenter?.recipe.decoder == "dynamic-unet")
+        #expect(spec.chip?.configuration.split == .random(validationFraction: 0.2, seed: 0))
+    }
+}
