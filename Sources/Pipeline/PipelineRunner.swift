@@ -180,10 +180,8 @@ public final class PipelineRunner {
             data: TrainingData(source: source), recipe: stage.recipe, output: classifierURL,
             initialWeights: stage.weights)
         trainer.progress = onTrainingProgress
-        let before = try? Data(contentsOf: classifierURL.appendingPathComponent("training.json"))
+        let skipped = trainer.finishedLog() != nil
         let log = try trainer.run(overwrite: true)
-        let previous = before.flatMap { try? JSONDecoder().decode(TrainingLog.self, from: $0) }
-        let skipped = previous?.complete == true && previous?.fingerprint == log.fingerprint
         let last = log.epochs.last
         return (
             skipped,
@@ -198,10 +196,8 @@ public final class PipelineRunner {
         let trainer = try SegmenterTrainer(
             source: source, recipe: stage.recipe, output: segmenterURL, encoderWeights: encoder)
         trainer.progress = onTrainingProgress
-        let before = try? Data(contentsOf: segmenterURL.appendingPathComponent("training.json"))
+        let skipped = trainer.finishedLog() != nil
         let log = try trainer.run(overwrite: true)
-        let previous = before.flatMap { try? JSONDecoder().decode(TrainingLog.self, from: $0) }
-        let skipped = previous?.complete == true && previous?.fingerprint == log.fingerprint
         let last = log.epochs.last
         return (
             skipped,

@@ -94,6 +94,13 @@ public final class ClassifierTrainer {
         ].filter { $0.epochs > 0 }
     }
 
+    /// The log of this run when `output` holds it finished, else nil.
+    public func finishedLog() -> TrainingLog? {
+        TrainingLoop.finishedLog(
+            kind: "classifier", recipe: recipe.metadataStrings, data: data, initialWeights: initialWeights,
+            output: output)
+    }
+
     /// The total number of epochs.
     public var totalEpochs: Int { stagePlan.reduce(0) { $0 + $1.epochs } }
 
@@ -107,15 +114,9 @@ public final class ClassifierTrainer {
     /// done (for jobs with a wall-time limit) and a later call continues it.
     @discardableResult
     public func run(overwrite: Bool = false, epochLimit: Int? = nil) throws -> TrainingLog {
-        let recipeStrings = recipe.metadataStrings
-        let fingerprint = try TrainingLoop.fingerprint(
-            kind: "classifier", recipe: recipeStrings, data: data, initialWeights: initialWeights)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let log =
-            try TrainingLoop.existingLog(in: output, fingerprint: fingerprint, overwrite: overwrite)
-            ?? TrainingLoop.freshLog(
-                kind: "classifier", fingerprint: fingerprint, recipe: recipeStrings, data: data,
-                initialWeights: initialWeights)
+        let log = try TrainingLoop.openLog(
+            kind: "classifier", recipe: recipe.metadataStrings, data: data, initialWeights: initialWeights,
+            output: output, overwrite: overwrite)
         if log.complete { return log }
 
         let model = try makeModel()

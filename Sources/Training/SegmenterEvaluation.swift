@@ -18,19 +18,10 @@ public struct TrainedSegmenter {
         let (model, metadata) = try Checkpoint.loadModel(from: url)
         func fail(_ problem: String) -> TrainingError { TrainingError("\(url.path): \(problem)") }
         guard metadata.task == .segmentation else { throw fail("not a segmenter checkpoint") }
-        guard let id = metadata.nomenclature?.id, let nomenclature = Nomenclature.named(id) else {
-            throw fail("the checkpoint names no known nomenclature")
-        }
-        guard let normalization = metadata.normalization else { throw fail("the checkpoint has no normalisation") }
         self.url = url
         self.model = model
         self.metadata = metadata
-        self.nomenclature = nomenclature
-        bands = try metadata.bands.map {
-            guard let band = SpectralBand($0) else { throw fail("unknown band \($0) in the metadata") }
-            return band
-        }
-        self.normalization = ChannelStatistics(mean: normalization.mean, std: normalization.std)
+        (nomenclature, bands, normalization) = try TrainedClassifier.inputs(of: metadata, path: url.path)
     }
 
     /// The nomenclatures this model can be evaluated at: its own, and the coarser CORINE levels its classes nest

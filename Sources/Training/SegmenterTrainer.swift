@@ -157,21 +157,22 @@ public final class SegmenterTrainer {
         .filter { $0.epochs > 0 }
     }
 
+    /// The log of this run when `output` holds it finished, else nil.
+    public func finishedLog() -> TrainingLog? {
+        TrainingLoop.finishedLog(
+            kind: "segmenter", recipe: recipe.metadataStrings, data: data, initialWeights: encoderWeights,
+            output: output)
+    }
+
     /// The total number of epochs.
     public var totalEpochs: Int { stagePlan.reduce(0) { $0 + $1.epochs } }
 
     /// Trains (resuming a stopped run); see `ClassifierTrainer.run`.
     @discardableResult
     public func run(overwrite: Bool = false, epochLimit: Int? = nil) throws -> TrainingLog {
-        let recipeStrings = recipe.metadataStrings
-        let fingerprint = try TrainingLoop.fingerprint(
-            kind: "segmenter", recipe: recipeStrings, data: data, initialWeights: encoderWeights)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let log =
-            try TrainingLoop.existingLog(in: output, fingerprint: fingerprint, overwrite: overwrite)
-            ?? TrainingLoop.freshLog(
-                kind: "segmenter", fingerprint: fingerprint, recipe: recipeStrings, data: data,
-                initialWeights: encoderWeights)
+        let log = try TrainingLoop.openLog(
+            kind: "segmenter", recipe: recipe.metadataStrings, data: data, initialWeights: encoderWeights,
+            output: output, overwrite: overwrite)
         if log.complete { return log }
 
         let configuration = try encoderConfiguration()

@@ -24,21 +24,28 @@ public struct TrainedClassifier {
         func fail(_ problem: String) -> TrainingError { TrainingError("\(url.path): \(problem)") }
         guard metadata.task == .classification || (metadata.task == nil && metadata.architecture.classes != nil)
         else { throw fail("not a classifier checkpoint (task \(metadata.task?.rawValue ?? "none"))") }
+        self.url = url
+        self.model = model
+        self.metadata = metadata
+        (nomenclature, bands, normalization) = try Self.inputs(of: metadata, path: url.path)
+    }
+
+    /// The nomenclature, bands and normalisation a trained checkpoint records; missing ones are errors naming `path`.
+    static func inputs(of metadata: CheckpointMetadata, path: String) throws -> (
+        Nomenclature, [SpectralBand], ChannelStatistics
+    ) {
+        func fail(_ problem: String) -> TrainingError { TrainingError("\(path): \(problem)") }
         guard let id = metadata.nomenclature?.id, let nomenclature = Nomenclature.named(id) else {
-            throw fail("the checkpoint names no known nomenclature; train it with `landcover train classifier`")
+            throw fail("the checkpoint names no known nomenclature; train it with `landcover train`")
         }
         guard let normalization = metadata.normalization else {
             throw fail("the checkpoint has no normalisation statistics")
         }
-        self.url = url
-        self.model = model
-        self.metadata = metadata
-        self.nomenclature = nomenclature
-        bands = try metadata.bands.map {
+        let bands = try metadata.bands.map {
             guard let band = SpectralBand($0) else { throw fail("unknown band \($0) in the metadata") }
             return band
         }
-        self.normalization = ChannelStatistics(mean: normalization.mean, std: normalization.std)
+        return (nomenclature, bands, ChannelStatistics(mean: normalization.mean, std: normalization.std))
     }
 
     /// Predicts images `indices` of `source`, which must have the model's bands and nomenclature.

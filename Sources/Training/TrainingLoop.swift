@@ -353,6 +353,32 @@ final class TrainingLoop {
         return String(format: "%016llx", hasher.value)
     }
 
+    /// The log of the run `kind`/`recipe`/`data`/`initialWeights` in `output`: the existing one (to resume or
+    /// return), or a fresh one with normalisation computed from the training images.
+    static func openLog(
+        kind: String, recipe: [String: String], data: TrainingData, initialWeights: URL?, output: URL,
+        overwrite: Bool
+    ) throws -> TrainingLog {
+        let fingerprint = try fingerprint(kind: kind, recipe: recipe, data: data, initialWeights: initialWeights)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        return try existingLog(in: output, fingerprint: fingerprint, overwrite: overwrite)
+            ?? freshLog(
+                kind: kind, fingerprint: fingerprint, recipe: recipe, data: data, initialWeights: initialWeights)
+    }
+
+    /// The finished log of that run in `output`, or nil.
+    static func finishedLog(
+        kind: String, recipe: [String: String], data: TrainingData, initialWeights: URL?, output: URL
+    ) -> TrainingLog? {
+        guard
+            let fingerprint = try? fingerprint(kind: kind, recipe: recipe, data: data, initialWeights: initialWeights),
+            let data = try? Data(contentsOf: output.appendingPathComponent(FileName.log)),
+            let log = try? JSONDecoder().decode(TrainingLog.self, from: data),
+            log.fingerprint == fingerprint, log.complete
+        else { return nil }
+        return log
+    }
+
     /// A fresh log for a run.
     static func freshLog(
         kind: String, fingerprint: String, recipe: [String: String], data: TrainingData, initialWeights: URL?

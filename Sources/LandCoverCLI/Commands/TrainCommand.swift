@@ -65,20 +65,7 @@ struct TrainClassifierCommand: ParsableCommand {
     @Option(help: "Hidden units of the head.")
     var hidden = ClassifierRecipe().hidden
 
-    @Flag(help: "No flips and rotations.")
-    var noAugment = false
-
-    @Option(help: "Seed of weights, dropout, shuffling and augmentation.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Stop after this many epochs in total (a later run resumes).")
-    var stopAfterEpochs: Int?
-
-    @Flag(help: "Replace a different run found in --out.")
-    var overwrite = false
-
-    @Flag(help: "Report progress as JSON lines even on a terminal.")
-    var jsonProgress = false
+    @OptionGroup var common: TrainingRunOptions
 
     func validate() throws {
         try data.validateSource()
@@ -103,8 +90,8 @@ struct TrainClassifierCommand: ParsableCommand {
             return value
         }
         recipe.weightDecay = weightDecay
-        recipe.augment = !noAugment
-        recipe.seed = seed
+        recipe.augment = !common.noAugment
+        recipe.seed = common.seed
         return recipe
     }
 
@@ -117,8 +104,8 @@ struct TrainClassifierCommand: ParsableCommand {
         print(
             "training on \(trainingData.train.count) images, validating on \(trainingData.validation.count); "
                 + "\(source.nomenclature.id), \(trainer.totalEpochs) epochs of \(trainer.batchesPerEpoch) batches")
-        trainer.progress = TrainSegmenterCommand.progressPrinter(jsonProgress: jsonProgress)
-        let log = try trainer.run(overwrite: overwrite, epochLimit: stopAfterEpochs)
+        trainer.progress = TrainSegmenterCommand.progressPrinter(jsonProgress: common.jsonProgress)
+        let log = try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs)
         for epoch in log.epochs {
             var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
             if let loss = epoch.validationLoss, let micro = epoch.f1Micro, let samples = epoch.f1Samples {
@@ -184,20 +171,7 @@ struct TrainSegmenterCommand: ParsableCommand {
     @Option(help: "Loss class weights: none or inverse-sqrt.")
     var classWeights = SegmenterRecipe().classWeights
 
-    @Flag(help: "No flips and rotations.")
-    var noAugment = false
-
-    @Option(help: "Seed of decoder weights, shuffling and augmentation.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Stop after this many epochs in total (a later run resumes).")
-    var stopAfterEpochs: Int?
-
-    @Flag(help: "Replace a different run found in --out.")
-    var overwrite = false
-
-    @Flag(help: "Report progress as JSON lines even on a terminal.")
-    var jsonProgress = false
+    @OptionGroup var common: TrainingRunOptions
 
     func validate() throws {
         try data.validateSource()
@@ -225,8 +199,8 @@ struct TrainSegmenterCommand: ParsableCommand {
             return value
         }
         recipe.classWeights = classWeights
-        recipe.augment = !noAugment
-        recipe.seed = seed
+        recipe.augment = !common.noAugment
+        recipe.seed = common.seed
         return recipe
     }
 
@@ -242,8 +216,8 @@ struct TrainSegmenterCommand: ParsableCommand {
         print(
             "training on \(trainer.data.train.count) images, validating on \(trainer.data.validation.count); "
                 + "\(source.nomenclature.id), \(decoder), \(trainer.totalEpochs) epochs")
-        trainer.progress = Self.progressPrinter(jsonProgress: jsonProgress)
-        let log = try trainer.run(overwrite: overwrite, epochLimit: stopAfterEpochs)
+        trainer.progress = Self.progressPrinter(jsonProgress: common.jsonProgress)
+        let log = try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs)
         for epoch in log.epochs {
             var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
             if let loss = epoch.validationLoss, let accuracy = epoch.pixelAccuracy, let iou = epoch.meanIoU {
@@ -272,4 +246,22 @@ struct TrainSegmenterCommand: ParsableCommand {
                 done: progress.batch, total: progress.batches, note: String(format: "loss %.4f", progress.loss))
         }
     }
+}
+
+/// The options every trainer shares: augmentation, seed, stopping early, replacing another run, progress format.
+struct TrainingRunOptions: ParsableArguments {
+    @Flag(help: "No flips and rotations.")
+    var noAugment = false
+
+    @Option(help: "Seed of weights, dropout, shuffling and augmentation.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop after this many epochs in total (a later run resumes).")
+    var stopAfterEpochs: Int?
+
+    @Flag(help: "Replace a different run found in --out.")
+    var overwrite = false
+
+    @Flag(help: "Report progress as JSON lines even on a terminal.")
+    var jsonProgress = false
 }
