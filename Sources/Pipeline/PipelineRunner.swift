@@ -337,7 +337,12 @@ public final class PipelineRunner {
 
     private func runChange(_ stage: PipelineSpec.ChangeStage) throws -> (skipped: Bool, note: String) {
         try stamped(
-            "change", ["\(stage.confidenceThreshold.map(String.init) ?? "none")", spec.corine.path],
+            "change",
+            [
+                "\(stage.confidenceThreshold.map(String.init) ?? "none")", spec.corine.path,
+                // The map's own stamp: new map settings mean a new map to compare.
+                (try? String(contentsOf: spec.output.appendingPathComponent(".stamps/map.key"), encoding: .utf8)) ?? "",
+            ],
             models: [models.last!]
         ) {
             try FileManager.default.createDirectory(

@@ -24,7 +24,7 @@ public struct ClassifierPredictions: Sendable {
     /// 0.5 for every class.
     public var defaultThresholds: [Float] { [Float](repeating: 0.5, count: classCount) }
 
-    /// The multi-label scores when class `c` is predicted where its probability is at least `thresholds[c]`.
+    /// The multi-label scores when class `c` is predicted where its probability exceeds `thresholds[c]`.
     public func evaluation(thresholds: [Float]) -> MultiLabelEvaluation {
         MultiLabelEvaluation(
             truth: truth, predicted: MultiLabelEvaluation.decide(probabilities, thresholds: thresholds))
@@ -70,18 +70,22 @@ public struct ClassifierPredictions: Sendable {
 }
 
 extension LineChart {
-    /// Training and validation loss and validation F1 (micro, macro) per epoch.
+    /// Training and validation loss and the validation scores per epoch: F1 (micro, macro) for a classifier, pixel
+    /// accuracy and mean IoU for a segmenter.
     public static func trainingCurves(_ epochs: [EpochRecord]) -> LineChart {
         func series(_ name: String, _ color: String, _ value: (EpochRecord) -> Double?) -> Series {
             Series(name: name, points: epochs.map { (Double($0.epoch), value($0) ?? .nan) }, color: color)
         }
+        let segmenter = epochs.contains { $0.pixelAccuracy != nil }
+        let scores =
+            segmenter
+            ? [series("pixel accuracy", "#2ca02c") { $0.pixelAccuracy }, series("mean IoU", "#d62728") { $0.meanIoU }]
+            : [series("F1 micro", "#2ca02c") { $0.f1Micro }, series("F1 macro", "#d62728") { $0.f1Macro }]
         return LineChart(
-            title: "Training curves", xLabel: "epoch", yLabel: "loss / F1",
+            title: "Training curves", xLabel: "epoch", yLabel: segmenter ? "loss / accuracy / IoU" : "loss / F1",
             series: [
                 series("train loss", "#1f77b4") { $0.trainLoss },
                 series("validation loss", "#ff7f0e") { $0.validationLoss },
-                series("F1 micro", "#2ca02c") { $0.f1Micro },
-                series("F1 macro", "#d62728") { $0.f1Macro },
-            ])
+            ] + scores)
     }
 }

@@ -32,7 +32,7 @@ public struct ClassifierReport: Codable, Sendable {
     public var split: String
     /// Table 2 of the evaluated images' true labels.
     public var labelStatistics: LabelStatistics
-    /// How thresholds were chosen: `0.5`, a fixed value, or `tuned on validation`.
+    /// How thresholds were chosen: `0.5`, a fixed value, or `tuned per class on validation`.
     public var thresholdRule: String
     /// Table 3 and the averages.
     public var overall: MultiLabelEvaluation

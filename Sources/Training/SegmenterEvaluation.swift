@@ -132,6 +132,8 @@ public struct SegmentationReport: Codable, Sendable {
     public var images: Int
     public var meanLoss: Double
     public var levels: [SegmentationLevelResult]
+    /// Models trained at one level each (the paper's way), evaluated beside this model's derived levels.
+    public var separateModels: [SegmentationLevelResult] = []
     public var agreement: ClassifierAgreement?
 
     /// Evaluates `segmenter` on images `indices` of `source` at every level it supports.
@@ -206,7 +208,7 @@ public struct SegmentationReport: Codable, Sendable {
         }
         let report = SegmentationReport(
             model: segmenter.url.path, split: split, images: indices.count,
-            meanLoss: parts.isEmpty ? 0 : lossTotal / Double(parts.count), levels: results, agreement: nil)
+            meanLoss: parts.isEmpty ? 0 : lossTotal / Double(parts.count), levels: results)
         return (report, predictedSets)
     }
 
@@ -257,6 +259,21 @@ public struct SegmentationReport: Codable, Sendable {
                     format: "| %@ | %@ | %.1f %% | %.3f | %@ |", level.nomenclature, level.derivation,
                     level.pixelAccuracy * 100, level.meanIoU,
                     level.sizeIoUCorrelation.map { String(format: "%.2f", $0) } ?? "–"))
+        }
+        if !separateModels.isEmpty {
+            lines += [
+                "", "### One model for all levels vs one model per level", "",
+                "| Level | This model: accuracy | mean IoU | Separate model: accuracy | mean IoU |",
+                "|---|---|---|---|---|",
+            ]
+            for separate in separateModels {
+                let derived = levels.first { $0.nomenclature == separate.nomenclature }
+                lines.append(
+                    "| \(separate.nomenclature) | "
+                        + (derived.map { String(format: "%.1f %% | %.3f", $0.pixelAccuracy * 100, $0.meanIoU) }
+                            ?? "– | –")
+                        + String(format: " | %.1f %% | %.3f |", separate.pixelAccuracy * 100, separate.meanIoU))
+            }
         }
         for level in levels {
             lines += [

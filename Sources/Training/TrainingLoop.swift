@@ -333,8 +333,8 @@ final class TrainingLoop {
         return generator.next()
     }
 
-    /// A fingerprint of a run: FNV-1a over the recipe strings, the data (bands, nomenclature, image names and
-    /// splits) and the initial weights' path and size.
+    /// A fingerprint of a run: FNV-1a over the recipe strings, the data (bands, nomenclature, image names, splits
+    /// and labels; a segmenter's pixel labels too) and the initial weights' content.
     static func fingerprint(
         kind: String, recipe: [String: String], data: TrainingData, initialWeights: URL?
     ) throws -> String {
@@ -343,12 +343,17 @@ final class TrainingLoop {
         for key in recipe.keys.sorted() { hasher.combine("\(key)=\(recipe[key]!)") }
         hasher.combine(data.source.bands.map(\.name).joined(separator: ","))
         hasher.combine(data.source.nomenclature.id)
-        for index in data.train { hasher.combine("t" + data.source.identifier(at: index)) }
-        for index in data.validation { hasher.combine("v" + data.source.identifier(at: index)) }
+        let pixelSource = data.source as? any SegmentationSource
+        for (prefix, indices) in [("t", data.train), ("v", data.validation)] {
+            for index in indices {
+                hasher.combine(prefix + data.source.identifier(at: index))
+                hasher.combine(data.source.labels(at: index).map(String.init).joined(separator: ","))
+                if kind == "segmenter", let pixelSource { hasher.combine(Data(try pixelSource.level3Map(at: index))) }
+            }
+        }
         if let initialWeights {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: initialWeights.path)
-            let size = (attributes?[.size] as? Int) ?? 0
-            hasher.combine("\(initialWeights.standardizedFileURL.path):\(size)")
+            // The content, not the path: a retrained classifier is a new encoder, a moved one the same.
+            hasher.combine(try Data(contentsOf: initialWeights, options: .alwaysMapped))
         }
         return String(format: "%016llx", hasher.value)
     }

@@ -99,10 +99,11 @@ import TestSupport
         let segmentation = directory.path("segmentation")
         let evaluateSegmenter = try landcover([
             "evaluate", "--model", "\(segmenter)/model.safetensors", "--chips", chips, "--out", segmentation,
-            "--classifier", "\(model)/model.safetensors",
+            "--classifier", "\(model)/model.safetensors", "--per-level-model", "\(segmenter)/model.safetensors",
         ])
         #expect(evaluateSegmenter.status == 0, "\(evaluateSegmenter.error)")
         #expect(evaluateSegmenter.output.contains("## Segmenter vs classifier"))
+        #expect(evaluateSegmenter.output.contains("One model for all levels vs one model per level"))
         #expect(FileManager.default.fileExists(atPath: "\(segmentation)/confusion-corine-l1.svg"))
 
         // A model on bands the data lacks: one clear line.

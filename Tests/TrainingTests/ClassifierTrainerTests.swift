@@ -140,6 +140,13 @@ import Testing
         #expect(throws: TrainingError.self) {
             try ClassifierTrainer(data: TrainingData(source: source), recipe: other, output: directory.url).run()
         }
+        // The same image names with other labels (another CORINE layer, another minimum share) are another run.
+        let relabelled = SyntheticSource(count: 40, seed: 2)
+        #expect(throws: TrainingError.self) {
+            try ClassifierTrainer(
+                data: TrainingData(source: relabelled), recipe: Self.recipe(epochs: 1), output: directory.url
+            ).run()
+        }
     }
 
     /// Recipe mistakes are named.

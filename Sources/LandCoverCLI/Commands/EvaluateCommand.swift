@@ -29,6 +29,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Segmenters: a classifier checkpoint at the same level, to compare label sets chip by chip.")
     var classifier: String?
 
+    @Option(
+        help:
+            "Segmenters: a segmenter trained at another level (the paper's one model per level), compared with the levels this model derives; repeatable."
+    )
+    var perLevelModel: [String] = []
+
     @OptionGroup var data: DataOptions
 
     @Option(help: "Split to evaluate: train, validation, test (BigEarthNet) or all.")
@@ -97,6 +103,17 @@ struct EvaluateCommand: ParsableCommand {
         var (report, sets) = try SegmentationReport.evaluate(
             segmenter, source: source, indices: indices, split: split.rawValue, batchSize: batchSize
         ) { done, total in reporter.update(done: done, total: total) }
+        for path in perLevelModel {
+            let separate = try TrainedSegmenter(contentsOf: URL(fileURLWithPath: path))
+            guard
+                let separateSource = try data.source(bands: separate.bands, nomenclature: separate.nomenclature)
+                    as? any SegmentationSource
+            else { continue }
+            var (result, _) = try SegmentationReport.evaluate(
+                separate, source: separateSource, indices: indices, split: split.rawValue, batchSize: batchSize)
+            result.levels[0].derivation = "separate model \(path)"
+            report.separateModels.append(result.levels[0])
+        }
         if let classifier {
             let trained = try TrainedClassifier(contentsOf: URL(fileURLWithPath: classifier))
             guard trained.nomenclature.id == segmenter.nomenclature.id else {
@@ -128,7 +145,7 @@ struct NoiseCommand: ParsableCommand {
         commandName: "noise",
         abstract: "Rank images by a classifier's loss and list the likely mislabelled ones (the paper's Fig. 5).",
         discussion: """
-            Writes into --out: noise.json (rank, image, loss, labels, predictions, probabilities), noise.md, PNG \
+            Writes into --out: noise.json (rank, identifier, loss, labels, predicted, missing, added, probabilities, thumbnail, footprint), noise.md, PNG \
             thumbnails under thumbnails/, and noise.gpkg (layer likely_mislabelled: chip footprints with the same \
             fields) when the data is georeferenced — open it in QGIS beside the map.
             """)
