@@ -1,7 +1,8 @@
 extension CPUDevice {
     /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) of `input` `[batch, inChannels, height, width]`
     /// with `weight` `[outChannels, inChannels, kernelHeight, kernelWidth]` plus `bias` `[outChannels]`, giving
-    /// `[batch, outChannels, outHeight, outWidth]`. Runs oneDNN's convolution forward primitive.
+    /// `[batch, outChannels, outHeight, outWidth]`. Runs oneDNN's convolution forward primitive; the output keeps
+    /// the layout oneDNN chose (blocked), and an input in another layout is reordered first.
     public func convolution2D(
         _ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: ConvolutionOptions = ConvolutionOptions()
     ) throws(DNNLError) -> Tensor {
@@ -10,10 +11,10 @@ extension CPUDevice {
             precondition(bias.shape == [weight.shape[0]], "A convolution bias is [outChannels], not \(bias.shape).")
         }
         Self.requireNonEmpty(input, weight)
-        let output = Tensor(uninitializedShape: outputShape)
         let key = ConvolutionKey(
             pass: .forward, inputShape: input.shape, weightShape: weight.shape, options: options, hasBias: bias != nil)
-        try run(.convolution(key), [input, weight] + (bias.map { [$0] } ?? []) + [output])
+        let output = try run(.convolution(key), [input, weight] + (bias.map { [$0] } ?? []))[0]
+        assert(output.shape == outputShape)
         return output
     }
 
@@ -27,11 +28,9 @@ extension CPUDevice {
             outputGradient.shape == outputShape,
             "The output gradient is \(outputGradient.shape) but the convolution gives \(outputShape).")
         Self.requireNonEmpty(outputGradient, weight)
-        let inputGradient = Tensor(uninitializedShape: inputShape)
         let key = ConvolutionKey(
             pass: .backwardData, inputShape: inputShape, weightShape: weight.shape, options: options, hasBias: false)
-        try run(.convolution(key), [outputGradient, weight, inputGradient])
-        return inputGradient
+        return try run(.convolution(key), [outputGradient, weight])[0]
     }
 
     /// The gradients of `convolution2D` with respect to its weight `[outChannels, inChannels, kernelHeight,
@@ -45,13 +44,11 @@ extension CPUDevice {
             outputGradient.shape == outputShape,
             "The output gradient is \(outputGradient.shape) but the convolution gives \(outputShape).")
         Self.requireNonEmpty(outputGradient, input)
-        let weightGradient = Tensor(uninitializedShape: weightShape)
-        let biasGradient = withBias ? Tensor(uninitializedShape: [weightShape[0]]) : nil
         let key = ConvolutionKey(
             pass: .backwardWeights, inputShape: input.shape, weightShape: weightShape, options: options,
             hasBias: withBias)
-        try run(.convolution(key), [input, outputGradient, weightGradient] + (biasGradient.map { [$0] } ?? []))
-        return (weightGradient, biasGradient)
+        let gradients = try run(.convolution(key), [input, outputGradient])
+        return (gradients[0], withBias ? gradients[1] : nil)
     }
 
     private static func requireNonEmpty(_ tensors: Tensor...) {

@@ -13,12 +13,10 @@ extension CPUDevice {
         precondition(
             input.count / channels > 1,
             "Batch normalisation in training needs more than one value per channel, not \(input.shape).")
-        let output = Tensor(uninitializedShape: input.shape)
-        let mean = Tensor(uninitializedShape: [channels])
-        let variance = Tensor(uninitializedShape: [channels])
-        let key = BatchNormalizationKey(pass: .forwardTraining, shape: input.shape, epsilon: epsilon)
-        try run(.batchNormalization(key), [input, scale, shift, output, mean, variance])
-        return (output, mean, variance)
+        let key = BatchNormalizationKey(
+            pass: .forwardTraining, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        let outputs = try run(.batchNormalization(key), [input, scale, shift])
+        return (outputs[0], outputs[1], outputs[2])
     }
 
     /// Batch normalisation in inference mode (PyTorch's eval mode) of `input` `[batch, channels, height, width]` or
@@ -30,10 +28,9 @@ extension CPUDevice {
     ) throws(DNNLError) -> Tensor {
         _ = Self.batchNormChannels(
             input, epsilon: epsilon, ["scale": scale, "shift": shift, "mean": mean, "variance": variance])
-        let output = Tensor(uninitializedShape: input.shape)
-        let key = BatchNormalizationKey(pass: .forwardInference, shape: input.shape, epsilon: epsilon)
-        try run(.batchNormalization(key), [input, mean, variance, scale, shift, output])
-        return output
+        let key = BatchNormalizationKey(
+            pass: .forwardInference, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        return try run(.batchNormalization(key), [input, mean, variance, scale, shift])[0]
     }
 
     /// The gradients of `batchNormTraining` with respect to its input (same shape), `scale` and `shift`
@@ -51,18 +48,14 @@ extension CPUDevice {
         precondition(
             outputGradient.shape == input.shape,
             "The output gradient \(outputGradient.shape) and the input \(input.shape) must have the same shape.")
-        let inputGradient = Tensor(uninitializedShape: input.shape)
-        let scaleGradient = Tensor(uninitializedShape: [channels])
-        let shiftGradient = Tensor(uninitializedShape: [channels])
         let key = BatchNormalizationKey(
             pass: usesRunningStatistics ? .backwardWithRunningStatistics : .backward, shape: input.shape,
-            epsilon: epsilon)
+            layout: input.layout, epsilon: epsilon)
         // oneDNN wants a shift operand, which the gradients do not depend on.
         let unusedShift = Tensor.zeros([channels])
-        try run(
-            .batchNormalization(key),
-            [input, mean, variance, outputGradient, scale, unusedShift, inputGradient, scaleGradient, shiftGradient])
-        return (inputGradient, scaleGradient, shiftGradient)
+        let gradients = try run(
+            .batchNormalization(key), [input, mean, variance, outputGradient, scale, unusedShift])
+        return (gradients[0], gradients[1], gradients[2])
     }
 
     /// The channel count of a batch normalisation input, after checking it and the `[channels]` parameters.

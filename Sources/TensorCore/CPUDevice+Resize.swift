@@ -62,9 +62,7 @@ extension CPUDevice {
     /// per axis. Runs oneDNN's resampling forward (`dnnl_resampling_linear`).
     public func resizeBilinear(_ input: Tensor, height: Int, width: Int) throws(DNNLError) -> Tensor {
         let key = Self.bilinearKey(backward: false, inputShape: input.shape, height: height, width: width)
-        let output = Tensor(uninitializedShape: key.outputShape)
-        try run(.resampling(key), [input, output])
-        return output
+        return try run(.resampling(key), [input])[0]
     }
 
     /// The gradient of `resizeBilinear` with respect to its input `inputShape` `[batch, channels, inHeight,
@@ -76,9 +74,7 @@ extension CPUDevice {
             "The output gradient \(outputGradient.shape) does not match the input \(inputShape).")
         let key = Self.bilinearKey(
             backward: true, inputShape: inputShape, height: outputGradient.shape[2], width: outputGradient.shape[3])
-        let inputGradient = Tensor(uninitializedShape: inputShape)
-        try run(.resampling(key), [outputGradient, inputGradient])
-        return inputGradient
+        return try run(.resampling(key), [outputGradient])[0]
     }
 
     private static func bilinearKey(backward: Bool, inputShape: [Int], height: Int, width: Int) -> ResamplingKey {

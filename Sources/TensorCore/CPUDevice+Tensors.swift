@@ -1,16 +1,26 @@
 extension CPUDevice {
     /// The elementwise sum of two tensors of one shape (a residual connection); its gradient with respect to each
-    /// is the output gradient. A Swift loop the compiler vectorises.
+    /// is the output gradient. The sum takes `a`'s layout (`b` is reordered to it if needed); a Swift loop the
+    /// compiler vectorises, split over the threads.
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "Residual addition needs one shape, not \(a.shape) and \(b.shape).")
-        let sum = Tensor(uninitializedShape: a.shape)
-        a.withUnsafeBufferPointer { left in
-            b.withUnsafeBufferPointer { right in
-                let target = UnsafeMutableBufferPointer(start: sum.storage.base, count: sum.count)
-                for index in target.indices { target[index] = left[index] + right[index] }
+        let b = b.layout == a.layout ? b : reorderedOrFatal(b, to: a.layout)
+        let sum = Tensor(uninitializedShape: a.shape, layout: a.layout)
+        OperationProfile.measure("add (Swift)") {
+            withExtendedLifetime((a, b)) {
+                Parallel.add(a.storage.base, b.storage.base, into: sum.storage.base, count: sum.storage.count)
             }
         }
         return sum
+    }
+
+    /// `tensor` reordered to `layout`; a failing reorder is fatal (oneDNN ran out of memory).
+    func reorderedOrFatal(_ tensor: Tensor, to layout: TensorLayout) -> Tensor {
+        do {
+            return try reordered(tensor, to: layout)
+        } catch {
+            fatalError("Reordering a \(tensor.shape) tensor failed: \(error)")
+        }
     }
 
     /// `tensors` `[batch, channelsᵢ, height, width]` joined along the channels (PyTorch's `torch.cat(_, dim=1)`),

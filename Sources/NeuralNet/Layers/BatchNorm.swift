@@ -62,12 +62,14 @@ public class BatchNorm: Module, Layer {
                 epsilon: epsilon)
         }
         let (output, mean, variance) = try batchNormTraining(input, scale: weight, shift: bias, epsilon: epsilon)
-        let count = Float(input.value.count / features)
-        let keep = 1 - momentum
-        let unbiased = variance * (count / (count - 1))
-        runningMean.value = momentum * mean + keep * runningMean.value
-        runningVariance.value = momentum * unbiased + keep * runningVariance.value
-        batchesTracked.value = batchesTracked.value.mapped { $0 + 1 }
+        OperationProfile.measure("batch norm running statistics") {
+            let count = Float(input.value.count / features)
+            let keep = 1 - momentum
+            let unbiased = variance * (count / (count - 1))
+            runningMean.value = momentum * mean + keep * runningMean.value
+            runningVariance.value = momentum * unbiased + keep * runningVariance.value
+            batchesTracked.value = batchesTracked.value.mapped { $0 + 1 }
+        }
         return output
     }
 }

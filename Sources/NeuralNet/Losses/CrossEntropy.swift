@@ -30,19 +30,21 @@ public func crossEntropy(
     var probabilities = [Float](repeating: 0, count: logits.value.count)
     var weightedLoss = 0.0
     var weightTotal = 0.0
-    logits.value.withUnsafeBufferPointer { x in
-        var row = [Double](repeating: 0, count: classes)
-        for n in 0..<batch {
-            for pixel in 0..<pixels {
-                let target = targets[n * pixels + pixel]
-                if target == ignoreIndex { continue }
-                let base = n * classes * pixels + pixel
-                for c in 0..<classes { row[c] = Double(x[base + c * pixels]) }
-                let largest = row.max()!
-                let logSumExp = largest + log(row.reduce(0) { $0 + exp($1 - largest) })
-                for c in 0..<classes { probabilities[base + c * pixels] = Float(exp(row[c] - logSumExp)) }
-                weightedLoss += weights[target] * (logSumExp - row[target])
-                weightTotal += weights[target]
+    OperationProfile.measure("cross-entropy forward") {
+        logits.value.withUnsafeBufferPointer { x in
+            var row = [Double](repeating: 0, count: classes)
+            for n in 0..<batch {
+                for pixel in 0..<pixels {
+                    let target = targets[n * pixels + pixel]
+                    if target == ignoreIndex { continue }
+                    let base = n * classes * pixels + pixel
+                    for c in 0..<classes { row[c] = Double(x[base + c * pixels]) }
+                    let largest = row.max()!
+                    let logSumExp = largest + log(row.reduce(0) { $0 + exp($1 - largest) })
+                    for c in 0..<classes { probabilities[base + c * pixels] = Float(exp(row[c] - logSumExp)) }
+                    weightedLoss += weights[target] * (logSumExp - row[target])
+                    weightTotal += weights[target]
+                }
             }
         }
     }
@@ -50,17 +52,19 @@ public func crossEntropy(
     return Variable(loss, inputs: [logits]) { gradient, _ in
         guard weightTotal > 0 else { return [Tensor.zeros(shape)] }
         let scale = Double(gradient.scalars[0]) / weightTotal
-        let inputGradient = Tensor.filled(shape) { result in
-            for n in 0..<batch {
-                for pixel in 0..<pixels {
-                    let target = targets[n * pixels + pixel]
-                    if target == ignoreIndex { continue }
-                    let base = n * classes * pixels + pixel
-                    let coefficient = weights[target] * scale
-                    for c in 0..<classes {
-                        let index = base + c * pixels
-                        let indicator = c == target ? 1.0 : 0.0
-                        result[index] = Float(coefficient * (Double(probabilities[index]) - indicator))
+        let inputGradient = OperationProfile.measure("cross-entropy backward") {
+            Tensor.filled(shape) { result in
+                for n in 0..<batch {
+                    for pixel in 0..<pixels {
+                        let target = targets[n * pixels + pixel]
+                        if target == ignoreIndex { continue }
+                        let base = n * classes * pixels + pixel
+                        let coefficient = weights[target] * scale
+                        for c in 0..<classes {
+                            let index = base + c * pixels
+                            let indicator = c == target ? 1.0 : 0.0
+                            result[index] = Float(coefficient * (Double(probabilities[index]) - indicator))
+                        }
                     }
                 }
             }

@@ -48,6 +48,10 @@ public final class AdamW: Optimizer {
 
     /// Updates every parameter that requires a gradient and has one, in place.
     public func step() {
+        OperationProfile.measure("AdamW step") { stepParameters() }
+    }
+
+    private func stepParameters() {
         let beta1 = momentum
         for group in groups {
             let (learningRate, weightDecay) = (group.learningRate, group.weightDecay)

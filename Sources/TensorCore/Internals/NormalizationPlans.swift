@@ -17,6 +17,8 @@ struct BatchNormalizationKey: Hashable {
     let pass: Pass
     /// `[batch, channels, height, width]` or `[batch, channels]`.
     let shape: [Int]
+    /// The layout of the input, which the output (or input gradient) shares.
+    let layout: TensorLayout
     let epsilon: Float
 }
 
@@ -28,8 +30,8 @@ extension DNNLPlan {
     /// DST`; backward `SRC, MEAN, VARIANCE, DIFF_DST, SCALE, SHIFT → DIFF_SRC, DIFF_SCALE, DIFF_SHIFT`. oneDNN 2.6
     /// rejects a backward execution without `SHIFT` (`invalid_arguments`), though no gradient depends on it.
     static func batchNormalization(_ key: BatchNormalizationKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
-        let data = try plainMemoryDescriptor(key.shape)
-        let channels = try plainMemoryDescriptor([key.shape[1]])
+        let data = try key.layout.memoryDescriptor(key.shape)
+        let (shape, channelShape) = (key.shape, [key.shape[1]])
         let affine = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
         let given = dnnl_use_global_stats.rawValue
 
@@ -44,10 +46,10 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(forward),
                 arguments: [
-                    (DNNL_ARG_SRC, .input, data), (DNNL_ARG_SCALE, .input, channels),
-                    (DNNL_ARG_SHIFT, .input, channels),
-                    (DNNL_ARG_DST, .output, data), (DNNL_ARG_MEAN, .output, channels),
-                    (DNNL_ARG_VARIANCE, .output, channels),
+                    (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_SCALE, .input, channelShape),
+                    (DNNL_ARG_SHIFT, .input, channelShape),
+                    (DNNL_ARG_DST, .output, shape), (DNNL_ARG_MEAN, .output, channelShape),
+                    (DNNL_ARG_VARIANCE, .output, channelShape),
                 ])
 
         case .forwardInference:
@@ -60,9 +62,9 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(forward),
                 arguments: [
-                    (DNNL_ARG_SRC, .input, data), (DNNL_ARG_MEAN, .input, channels),
-                    (DNNL_ARG_VARIANCE, .input, channels), (DNNL_ARG_SCALE, .input, channels),
-                    (DNNL_ARG_SHIFT, .input, channels), (DNNL_ARG_DST, .output, data),
+                    (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_MEAN, .input, channelShape),
+                    (DNNL_ARG_VARIANCE, .input, channelShape), (DNNL_ARG_SCALE, .input, channelShape),
+                    (DNNL_ARG_SHIFT, .input, channelShape), (DNNL_ARG_DST, .output, shape),
                 ])
 
         case .backward, .backwardWithRunningStatistics:
@@ -83,11 +85,11 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(backward, hint: forward),
                 arguments: [
-                    (DNNL_ARG_SRC, .input, data), (DNNL_ARG_MEAN, .input, channels),
-                    (DNNL_ARG_VARIANCE, .input, channels), (DNNL_ARG_DIFF_DST, .input, data),
-                    (DNNL_ARG_SCALE, .input, channels), (DNNL_ARG_SHIFT, .input, channels),
-                    (DNNL_ARG_DIFF_SRC, .output, data),
-                    (DNNL_ARG_DIFF_SCALE, .output, channels), (DNNL_ARG_DIFF_SHIFT, .output, channels),
+                    (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_MEAN, .input, channelShape),
+                    (DNNL_ARG_VARIANCE, .input, channelShape), (DNNL_ARG_DIFF_DST, .input, shape),
+                    (DNNL_ARG_SCALE, .input, channelShape), (DNNL_ARG_SHIFT, .input, channelShape),
+                    (DNNL_ARG_DIFF_SRC, .output, shape),
+                    (DNNL_ARG_DIFF_SCALE, .output, channelShape), (DNNL_ARG_DIFF_SHIFT, .output, channelShape),
                 ])
         }
     }
