@@ -14,6 +14,46 @@ extension CPUDevice {
         return sum
     }
 
+    /// max(`a` + `b`, 0) elementwise (a residual connection and its ReLU in one pass), in `a`'s layout (`b` is
+    /// reordered to it if needed). A Swift loop split over the threads.
+    public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "Residual addition needs one shape, not \(a.shape) and \(b.shape).")
+        let b = b.layout == a.layout ? b : reorderedOrFatal(b, to: a.layout)
+        let sum = Tensor(uninitializedShape: a.shape, layout: a.layout)
+        OperationProfile.measure("add+ReLU (Swift)") {
+            withExtendedLifetime((a, b)) {
+                nonisolated(unsafe) let (left, right, target) = (a.storage.base, b.storage.base, sum.storage.base)
+                Parallel.forEachChunk(count: sum.storage.count) { range in
+                    for index in range { target[index] = Swift.max(left[index] + right[index], 0) }
+                }
+            }
+        }
+        return sum
+    }
+
+    /// The gradient of a ReLU from its `output`: `outputGradient` where `output` > 0, else 0, in `output`'s layout.
+    /// A Swift loop split over the threads.
+    public func reluBackward(_ outputGradient: Tensor, output: Tensor) -> Tensor {
+        precondition(
+            outputGradient.shape == output.shape,
+            "The gradient \(outputGradient.shape) and the output \(output.shape) of ReLU must have the same shape.")
+        let gradient =
+            outputGradient.layout == output.layout
+            ? outputGradient : reorderedOrFatal(outputGradient, to: output.layout)
+        let inputGradient = Tensor(uninitializedShape: output.shape, layout: output.layout)
+        OperationProfile.measure("ReLU backward (Swift)") {
+            withExtendedLifetime((gradient, output)) {
+                nonisolated(unsafe) let (g, y, target) = (
+                    gradient.storage.base, output.storage.base, inputGradient.storage.base
+                )
+                Parallel.forEachChunk(count: inputGradient.storage.count) { range in
+                    for index in range { target[index] = y[index] > 0 ? g[index] : 0 }
+                }
+            }
+        }
+        return inputGradient
+    }
+
     /// `tensor` reordered to `layout`; a failing reorder is fatal (oneDNN ran out of memory).
     func reorderedOrFatal(_ tensor: Tensor, to layout: TensorLayout) -> Tensor {
         do {

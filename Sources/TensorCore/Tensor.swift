@@ -189,14 +189,13 @@ final class TensorStorage: @unchecked Sendable {
 
     /// Allocates `count` scalars without initialising them.
     init(uninitializedCount count: Int) {
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        let raw = StoragePool.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
         base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
     }
 
     deinit {
-        base.deallocate()
+        StoragePool.release(UnsafeMutableRawPointer(base), byteCount: max(count, 1) * MemoryLayout<Float>.stride)
     }
 
     /// A new storage holding the same scalars.

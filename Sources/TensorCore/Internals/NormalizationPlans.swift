@@ -20,6 +20,9 @@ struct BatchNormalizationKey: Hashable {
     /// The layout of the input, which the output (or input gradient) shares.
     let layout: TensorLayout
     let epsilon: Float
+    /// Whether a ReLU follows in the same pass (`dnnl_fuse_norm_relu`): training then also writes a workspace
+    /// (where the output was positive), which the backward pass reads.
+    var fusesReLU = false
 }
 
 extension DNNLPlan {
@@ -32,8 +35,10 @@ extension DNNLPlan {
     static func batchNormalization(_ key: BatchNormalizationKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
         let data = try key.layout.memoryDescriptor(key.shape)
         let (shape, channelShape) = (key.shape, [key.shape[1]])
-        let affine = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+        let affine =
+            dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | (key.fusesReLU ? dnnl_fuse_norm_relu.rawValue : 0)
         let given = dnnl_use_global_stats.rawValue
+        let opaque: [Int32: Form] = [DNNL_ARG_WORKSPACE: .opaque]
 
         switch key.pass {
         case .forwardTraining:
@@ -50,7 +55,7 @@ extension DNNLPlan {
                     (DNNL_ARG_SHIFT, .input, channelShape),
                     (DNNL_ARG_DST, .output, shape), (DNNL_ARG_MEAN, .output, channelShape),
                     (DNNL_ARG_VARIANCE, .output, channelShape),
-                ])
+                ] + (key.fusesReLU ? [(DNNL_ARG_WORKSPACE, .output, [])] : []), forms: opaque)
 
         case .forwardInference:
             let forward = try DNNLPrimitiveDescriptor(
@@ -88,9 +93,10 @@ extension DNNLPlan {
                     (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_MEAN, .input, channelShape),
                     (DNNL_ARG_VARIANCE, .input, channelShape), (DNNL_ARG_DIFF_DST, .input, shape),
                     (DNNL_ARG_SCALE, .input, channelShape), (DNNL_ARG_SHIFT, .input, channelShape),
+                ] + (key.fusesReLU && key.pass == .backward ? [(DNNL_ARG_WORKSPACE, .input, [])] : []) + [
                     (DNNL_ARG_DIFF_SRC, .output, shape),
                     (DNNL_ARG_DIFF_SCALE, .output, channelShape), (DNNL_ARG_DIFF_SHIFT, .output, channelShape),
-                ])
+                ], forms: opaque)
         }
     }
 }
