@@ -37,6 +37,8 @@ public final class CPUDevice: @unchecked Sendable {
     private var engine: DNNLEngine?
     /// Guarded by `lock`; grows with each new shape (a network has few).
     private var plans: [PlanKey: DNNLPlan] = [:]
+    /// Guarded by `lock`: convolution weights in the layouts their primitives chose, while unchanged.
+    private let reorderedWeights = ReorderedWeightCache()
 
     /// Creates a device with its own engine and cache; use `shared` outside tests so calls stay serialised.
     init() {}
@@ -47,7 +49,9 @@ public final class CPUDevice: @unchecked Sendable {
     /// Runs the plan for `key` on `inputs` (one per input operand, in the plan's operand order, in any layout) and
     /// returns its outputs in operand order, in the layouts the plan gives them.
     func run(_ key: PlanKey, _ inputs: [Tensor]) throws(DNNLError) -> [Tensor] {
-        try withPlan(key) { plan throws(DNNLError) in try plan.run(inputs, profileName: key.profileName) }
+        try withPlan(key) { plan throws(DNNLError) in
+            try plan.run(inputs, reorderedWeights: reorderedWeights, profileName: key.profileName)
+        }
     }
 
     /// `tensor` copied into `layout` (itself if it is already in it). Runs a oneDNN reorder.

@@ -35,6 +35,7 @@ extension Tensor {
         if let blocked = lhs.layout.blocked, lhs.layout == rhs.layout {
             // The same blocked layout: add storage to storage, padding (zeros) included.
             if !isKnownUniquelyReferenced(&lhs.storage) { lhs.storage = lhs.storage.copy() }
+            lhs.storage.version &+= 1
             Parallel.add(lhs.storage.base, rhs.storage.base, into: lhs.storage.base, count: blocked.scalarCount)
             withExtendedLifetime(rhs) {}
             return

@@ -134,6 +134,7 @@ public struct Tensor: Sendable {
         if !isKnownUniquelyReferenced(&storage) {
             storage = storage.copy()
         }
+        storage.version &+= 1
     }
 }
 
@@ -186,6 +187,9 @@ final class TensorStorage: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     /// The number of scalars.
     let count: Int
+    /// Counts the writes through a `Tensor` (each starts with `makeUnique`), so that a copy of these scalars in
+    /// another layout (a reordered convolution weight) can tell whether it is still current.
+    var version: UInt64 = 0
 
     /// Allocates `count` scalars without initialising them.
     init(uninitializedCount count: Int) {

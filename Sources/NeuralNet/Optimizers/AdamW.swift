@@ -73,12 +73,16 @@ public final class AdamW: Optimizer {
                         state.secondMoment.withUnsafeMutableBufferPointer { v in
                             // In place: the storage is unique once the graph that read it is released.
                             parameter.value.withUnsafeMutableBufferPointer { p in
-                                for i in p.indices {
-                                    p[i] *= decay
-                                    // PyTorch's lerp: m + (1 − β1)·(g − m).
-                                    m[i] += oneMinusB1 * (g[i] - m[i])
-                                    v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i]
-                                    p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2Root + eps))
+                                // Elementwise, so the threads' chunks are independent.
+                                nonisolated(unsafe) let (g, m, v, p) = (g, m, v, p)
+                                Parallel.forEachChunk(count: p.count) { range in
+                                    for i in range {
+                                        p[i] *= decay
+                                        // PyTorch's lerp: m + (1 − β1)·(g − m).
+                                        m[i] += oneMinusB1 * (g[i] - m[i])
+                                        v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i]
+                                        p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2Root + eps))
+                                    }
                                 }
                             }
                         }

@@ -78,7 +78,9 @@ final class DNNLPlan {
 
     /// Runs the plan on `inputs` (one per input operand, in operand order) and returns the outputs (one per output
     /// operand, in operand order), waiting for the result.
-    func run(_ inputs: [Tensor], profileName: @autoclosure () -> String) throws(DNNLError) -> [Tensor] {
+    func run(
+        _ inputs: [Tensor], reorderedWeights: ReorderedWeightCache? = nil, profileName: @autoclosure () -> String
+    ) throws(DNNLError) -> [Tensor] {
         let engine = primitive.descriptor.engine
         var inputIterator = inputs.makeIterator()
         var memories: [DNNLMemory] = []
@@ -98,6 +100,14 @@ final class DNNLPlan {
                     arguments.append(dnnl_exec_arg_t(arg: operand.argument, memory: user.handle))
                     continue
                 }
+                let cache = operand.argument == DNNL_ARG_WEIGHTS ? reorderedWeights : nil
+                if let cached = cache?.lookup(tensor, layout: operand.chosen) {
+                    let cachedMemory = try DNNLMemory(operand.chosen, engine: engine, data: cached.storage.base)
+                    memories.append(cachedMemory)
+                    staged.append(cached)
+                    arguments.append(dnnl_exec_arg_t(arg: operand.argument, memory: cachedMemory.handle))
+                    continue
+                }
                 let copy = Tensor(
                     uninitializedShape: operand.shape, layout: try TensorLayout(operand.chosen, shape: operand.shape))
                 let copyMemory = try DNNLMemory(operand.chosen, engine: engine, data: copy.storage.base)
@@ -107,6 +117,7 @@ final class DNNLPlan {
                 try OperationProfile.measure("reorder") { () throws(DNNLError) in
                     try reorder.execute(Self.reorderArguments(from: user, to: copyMemory))
                 }
+                cache?.store(copy, reorderedFrom: tensor, layout: operand.chosen)
                 arguments.append(dnnl_exec_arg_t(arg: operand.argument, memory: copyMemory.handle))
             case .output:
                 let result: Tensor
@@ -212,4 +223,48 @@ func plainMemoryDescriptor(_ shape: [Int]) throws(DNNLError) -> dnnl_memory_desc
 /// A Float32 memory descriptor of `shape` that leaves the layout to the primitive (`dnnl_format_tag_any`).
 func anyMemoryDescriptor(_ shape: [Int]) throws(DNNLError) -> dnnl_memory_desc_t {
     try dnnlMemoryDescInitByTag(dims: shape, tag: dnnl_format_tag_any)
+}
+
+/// Convolution weights already reordered to a primitive's layout, kept while their source is unchanged.
+///
+/// Inference reruns every convolution with the same weights, so each weight is reordered once rather than per
+/// call. An entry holds its source storage (so its identity cannot be reused) and that storage's write count
+/// (`TensorStorage.version`); a write makes the entry stale and the next call replaces it. Used under
+/// `CPUDevice`'s lock.
+final class ReorderedWeightCache {
+    private struct Entry {
+        let source: TensorStorage
+        let version: UInt64
+        let layout: dnnl_memory_desc_t
+        let reordered: Tensor
+    }
+
+    /// The most entries kept; past it the cache starts over (a network has a few hundred weights).
+    private let limit = 1024
+    private var entries: [ObjectIdentifier: [Entry]] = [:]
+    private var count = 0
+
+    /// The copy of `source` in `layout`, if one was stored since `source` was last written.
+    func lookup(_ source: Tensor, layout: dnnl_memory_desc_t) -> Tensor? {
+        entries[ObjectIdentifier(source.storage)]?.first {
+            $0.version == source.storage.version && dnnlMemoryDescEqual($0.layout, layout)
+        }?.reordered
+    }
+
+    /// Keeps `reordered`, the copy of `source` in `layout`, replacing stale copies.
+    func store(_ reordered: Tensor, reorderedFrom source: Tensor, layout: dnnl_memory_desc_t) {
+        let key = ObjectIdentifier(source.storage)
+        var list = (entries[key] ?? []).filter {
+            $0.version == source.storage.version && !dnnlMemoryDescEqual($0.layout, layout)
+        }
+        count -= entries[key]?.count ?? 0
+        if count >= limit {
+            entries.removeAll()
+            count = 0
+        }
+        list.append(
+            Entry(source: source.storage, version: source.storage.version, layout: layout, reordered: reordered))
+        entries[key] = list
+        count += list.count
+    }
 }
