@@ -76,15 +76,26 @@ extension CPUDevice {
         }
         var shape = first
         shape[1] = tensors.reduce(0) { $0 + $1.shape[1] }
-        let output = Tensor(uninitializedShape: shape)
-        let outputSample = output.count / Swift.max(first[0], 1)
+        if tensors.allSatisfy({ $0.shape[1] % 8 == 0 && $0.layout.isChannelBlocks8($0.shape) }),
+            let layout = try? TensorLayout.channelBlocks8(shape)
+        {
+            // Each image's channel blocks are contiguous, as its channels are in row-major order: the same copies.
+            return joinImages(tensors, into: Tensor(uninitializedShape: shape, layout: layout))
+        }
+        return joinImages(tensors.map(\.rowMajor), into: Tensor(uninitializedShape: shape))
+    }
+
+    /// Copies each image of `tensors` after the previous tensor's, into `output`, in the storage order they share.
+    private func joinImages(_ tensors: [Tensor], into output: Tensor) -> Tensor {
+        let first = output.shape
+        let outputSample = output.storage.count / Swift.max(first[0], 1)
         var offset = 0
         for tensor in tensors {
-            let sample = tensor.count / Swift.max(first[0], 1)
-            tensor.withUnsafeBufferPointer { source in
-                for batch in 0..<first[0] {
-                    (output.storage.base + batch * outputSample + offset)
-                        .initialize(from: source.baseAddress! + batch * sample, count: sample)
+            let sample = tensor.storage.count / Swift.max(first[0], 1)
+            withExtendedLifetime(tensor) {
+                nonisolated(unsafe) let (source, target) = (tensor.storage.base, output.storage.base + offset)
+                Parallel.forEachIndex(count: first[0]) { batch in
+                    (target + batch * outputSample).initialize(from: source + batch * sample, count: sample)
                 }
             }
             offset += sample
@@ -99,19 +110,23 @@ extension CPUDevice {
         precondition(
             sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == gradient.shape[1],
             "Channel sizes \(sizes) do not add up to the \(gradient.shape[1]) channels of \(gradient.shape).")
+        let blocked = sizes.allSatisfy { $0 % 8 == 0 } && gradient.layout.isChannelBlocks8(gradient.shape)
+        // Each image's channel blocks are contiguous, as its channels are in row-major order: the same copies.
+        let gradient = blocked ? gradient : gradient.rowMajor
         let batch = gradient.shape[0]
         let pixels = gradient.shape[2...].reduce(1, *)
         let inputSample = gradient.shape[1] * pixels
         var offset = 0
-        return gradient.withUnsafeBufferPointer { source in
+        return withExtendedLifetime(gradient) {
             sizes.map { channels in
                 var shape = gradient.shape
                 shape[1] = channels
-                let part = Tensor(uninitializedShape: shape)
+                let layout = blocked ? (try? TensorLayout.channelBlocks8(shape)) ?? .rowMajor : .rowMajor
+                let part = Tensor(uninitializedShape: shape, layout: layout)
                 let sample = channels * pixels
-                for sampleIndex in 0..<batch {
-                    (part.storage.base + sampleIndex * sample)
-                        .initialize(from: source.baseAddress! + sampleIndex * inputSample + offset, count: sample)
+                nonisolated(unsafe) let (source, target) = (gradient.storage.base + offset, part.storage.base)
+                Parallel.forEachIndex(count: batch) { sampleIndex in
+                    (target + sampleIndex * sample).initialize(from: source + sampleIndex * inputSample, count: sample)
                 }
                 offset += sample
                 return part

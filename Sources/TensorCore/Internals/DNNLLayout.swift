@@ -37,6 +37,23 @@ extension TensorLayout {
     }
 }
 
+extension TensorLayout {
+    /// oneDNN's `nChw8c` (`aBcd8b`) for a `[batch, channels, height, width]` shape: channels in blocks of 8 (the
+    /// last block zero-padded), the 8 channels of a pixel adjacent. AVX2 convolutions choose it, and Swift copies
+    /// that move whole pixels (resize, concatenation of multiples of 8 channels) can keep it.
+    static func channelBlocks8(_ shape: [Int]) throws(DNNLError) -> TensorLayout {
+        TensorLayout(kind: .blocked(DNNLLayout(try dnnlMemoryDescInitByTag(dims: shape, tag: dnnl_aBcd8b))))
+    }
+
+    /// Whether this layout is `channelBlocks8(shape)`.
+    func isChannelBlocks8(_ shape: [Int]) -> Bool {
+        guard shape.count == 4, let blocked,
+            let expected = try? dnnlMemoryDescInitByTag(dims: shape, tag: dnnl_aBcd8b)
+        else { return false }
+        return dnnlMemoryDescEqual(blocked.descriptor, expected)
+    }
+}
+
 extension Tensor {
     /// The oneDNN memory descriptor of the tensor as stored.
     var memoryDescriptor: dnnl_memory_desc_t {
