@@ -1,3 +1,5 @@
+import CDNNL
+
 extension CPUDevice {
     /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) of `input` `[batch, inChannels, height, width]`
     /// with `weight` `[outChannels, inChannels, kernelHeight, kernelWidth]` plus `bias` `[outChannels]`, giving
@@ -34,10 +36,11 @@ extension CPUDevice {
     }
 
     /// The gradients of `convolution2D` with respect to its weight `[outChannels, inChannels, kernelHeight,
-    /// kernelWidth]` and, when `withBias`, its bias `[outChannels]`. Runs oneDNN's backward weights.
+    /// kernelWidth]`, in `weightLayout` (the weight's own, so an optimizer can update it elementwise), and, when
+    /// `withBias`, its bias `[outChannels]`. Runs oneDNN's backward weights.
     public func convolution2DBackwardWeights(
         _ outputGradient: Tensor, input: Tensor, weightShape: [Int], options: ConvolutionOptions = ConvolutionOptions(),
-        withBias: Bool = true
+        withBias: Bool = true, weightLayout: TensorLayout = .rowMajor
     ) throws(DNNLError) -> (weight: Tensor, bias: Tensor?) {
         let outputShape = options.outputShape(input: input.shape, weight: weightShape)
         precondition(
@@ -48,7 +51,21 @@ extension CPUDevice {
             pass: .backwardWeights, inputShape: input.shape, weightShape: weightShape, options: options,
             hasBias: withBias)
         let gradients = try run(.convolution(key), [input, outputGradient])
-        return (gradients[0], withBias ? gradients[1] : nil)
+        return (try reordered(gradients[0], to: weightLayout), withBias ? gradients[1] : nil)
+    }
+
+    /// `weight` `[outChannels, inChannels, kernelHeight, kernelWidth]` in the layout `convolution2D` runs on for
+    /// inputs of `inputShape` (blocked, such as `ABcd8b8a`), so that a parameter kept in it is never reordered for
+    /// the forward pass, and its gradient (`weightLayout:` of the backward pass) needs no reorder either.
+    public func convolutionWeightsInPreferredLayout(
+        _ weight: Tensor, inputShape: [Int], options: ConvolutionOptions = ConvolutionOptions(), hasBias: Bool = false
+    ) throws(DNNLError) -> Tensor {
+        let key = ConvolutionKey(
+            pass: .forward, inputShape: inputShape, weightShape: weight.shape, options: options, hasBias: hasBias)
+        let layout = try withPlan(.convolution(key)) { plan throws(DNNLError) in
+            plan.operands.first { $0.argument == DNNL_ARG_WEIGHTS }?.resultLayout ?? .rowMajor
+        }
+        return try reordered(weight, to: layout)
     }
 
     private static func requireNonEmpty(_ tensors: Tensor...) {

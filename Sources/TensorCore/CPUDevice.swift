@@ -90,7 +90,7 @@ public final class CPUDevice: @unchecked Sendable {
     }
 
     /// Runs `body` under the lock with the cached (or newly built) plan for `key`.
-    private func withPlan<Result>(
+    func withPlan<Result>(
         _ key: PlanKey, _ body: (DNNLPlan) throws(DNNLError) -> Result
     ) throws(DNNLError) -> Result {
         lock.lock()

@@ -82,6 +82,33 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// The same values in the layout of `other` (itself if it already is in it); `other` must have this shape.
+    public func inLayout(of other: Tensor) -> Tensor {
+        precondition(shape == other.shape, "A \(shape) tensor cannot take the layout of a \(other.shape) one.")
+        return layout == other.layout ? self : CPUDevice.shared.reorderedOrFatal(self, to: other.layout)
+    }
+
+    /// Calls `body` with the stored scalars in the tensor's own layout (for a blocked layout: in blocks, with zero
+    /// padding), for writing; copies them first if the storage is shared. Elementwise updates over tensors of one
+    /// layout (an optimizer step) can run on these directly, without reordering to row-major.
+    public mutating func withUnsafeMutableStoredScalars<Result, Failure: Error>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        makeUnique()
+        return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
+        }
+    }
+
+    /// Calls `body` with the stored scalars in the tensor's own layout (see `withUnsafeMutableStoredScalars`).
+    public func withUnsafeStoredScalars<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
+        }
+    }
+
     /// The element at a full index, one coordinate per dimension (`tensor[n, c, h, w]`); slow, for tests and tools.
     public subscript(_ index: Int...) -> Float {
         get { self[index] }

@@ -59,7 +59,9 @@ public final class AdamW: Optimizer {
                 let key = ObjectIdentifier(parameter)
                 var state =
                     states.removeValue(forKey: key)
-                    ?? State(step: 0, firstMoment: .zeros(parameter.shape), secondMoment: .zeros(parameter.shape))
+                    ?? State(
+                        step: 0, firstMoment: .zeros(like: parameter.value), secondMoment: .zeros(like: parameter.value)
+                    )
                 state.step += 1
                 let t = Double(state.step)
                 let decay = Float(1 - learningRate * weightDecay)
@@ -68,11 +70,15 @@ public final class AdamW: Optimizer {
                 let (b2, eps) = (Float(beta2), Float(epsilon))
                 // 1 − β in Double, as PyTorch passes these Python floats to its kernels.
                 let (oneMinusB1, oneMinusB2) = (Float(1 - beta1), Float(1 - beta2))
-                gradient.withUnsafeBufferPointer { g in
-                    state.firstMoment.withUnsafeMutableBufferPointer { m in
-                        state.secondMoment.withUnsafeMutableBufferPointer { v in
+                // Elementwise in the parameter's stored layout (a convolution weight may be blocked; padding stays 0).
+                let gradient = gradient.inLayout(of: parameter.value)
+                state.firstMoment = state.firstMoment.inLayout(of: parameter.value)
+                state.secondMoment = state.secondMoment.inLayout(of: parameter.value)
+                gradient.withUnsafeStoredScalars { g in
+                    state.firstMoment.withUnsafeMutableStoredScalars { m in
+                        state.secondMoment.withUnsafeMutableStoredScalars { v in
                             // In place: the storage is unique once the graph that read it is released.
-                            parameter.value.withUnsafeMutableBufferPointer { p in
+                            parameter.value.withUnsafeMutableStoredScalars { p in
                                 // Elementwise, so the threads' chunks are independent.
                                 nonisolated(unsafe) let (g, m, v, p) = (g, m, v, p)
                                 Parallel.forEachChunk(count: p.count) { range in

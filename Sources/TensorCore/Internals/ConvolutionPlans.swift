@@ -93,10 +93,7 @@ extension DNNLPlan {
                 (DNNL_ARG_DIFF_WEIGHTS, .output, key.weightShape),
             ]
             if key.hasBias { arguments.append((DNNL_ARG_DIFF_BIAS, .output, outputChannels)) }
-            // The optimizer updates weights in Swift, row-major.
-            return try DNNLPlan(
-                DNNLPrimitive(descriptor, hint: forward), arguments: arguments,
-                forms: [DNNL_ARG_DIFF_WEIGHTS: .rowMajorOutput])
+            return try DNNLPlan(DNNLPrimitive(descriptor, hint: forward), arguments: arguments)
         }
     }
 }
