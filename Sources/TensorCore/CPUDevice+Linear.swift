@@ -61,14 +61,17 @@ extension CPUDevice {
 
     /// `c = op(a) · op(b)` (+ `c` when `accumulate`), with row-major leading dimensions taken from the shapes.
     private func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, transposeA: Bool, transposeB: Bool, accumulate: Bool) {
+        let (a, b) = (a.rowMajor, b.rowMajor)
         let (m, n) = (c.shape[0], c.shape[1])
         let k = transposeA ? a.shape[0] : a.shape[1]
-        withOpenBLAS {
-            withExtendedLifetime((a, b, c)) {
-                cblasSgemm(
-                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                    a: a.storage.base, lda: max(a.shape[1], 1), b: b.storage.base, ldb: max(b.shape[1], 1),
-                    beta: accumulate ? 1 : 0, c: c.storage.base, ldc: max(n, 1))
+        OperationProfile.measure("sgemm") {
+            withOpenBLAS {
+                withExtendedLifetime((a, b, c)) {
+                    cblasSgemm(
+                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                        a: a.storage.base, lda: max(a.shape[1], 1), b: b.storage.base, ldb: max(b.shape[1], 1),
+                        beta: accumulate ? 1 : 0, c: c.storage.base, ldc: max(n, 1))
+                }
             }
         }
     }

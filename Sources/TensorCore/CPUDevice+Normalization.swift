@@ -13,12 +13,57 @@ extension CPUDevice {
         precondition(
             input.count / channels > 1,
             "Batch normalisation in training needs more than one value per channel, not \(input.shape).")
-        let output = Tensor(uninitializedShape: input.shape)
-        let mean = Tensor(uninitializedShape: [channels])
-        let variance = Tensor(uninitializedShape: [channels])
-        let key = BatchNormalizationKey(pass: .forwardTraining, shape: input.shape, epsilon: epsilon)
-        try run(.batchNormalization(key), [input, scale, shift, output, mean, variance])
-        return (output, mean, variance)
+        let key = BatchNormalizationKey(
+            pass: .forwardTraining, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        let outputs = try run(.batchNormalization(key), [input, scale, shift])
+        return (outputs[0], outputs[1], outputs[2])
+    }
+
+    /// `batchNormTraining` followed by ReLU in one pass (`dnnl_fuse_norm_relu`): max(0, normalised `input`), with
+    /// the batch `mean` and biased `variance` and the `reluMask` that `batchNormReLUBackward` needs.
+    public func batchNormReLUTraining(
+        _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws(DNNLError) -> (output: Tensor, mean: Tensor, variance: Tensor, reluMask: BatchNormReLUMask) {
+        let channels = Self.batchNormChannels(input, epsilon: epsilon, ["scale": scale, "shift": shift])
+        precondition(
+            input.count / channels > 1,
+            "Batch normalisation in training needs more than one value per channel, not \(input.shape).")
+        var key = BatchNormalizationKey(
+            pass: .forwardTraining, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        key.fusesReLU = true
+        let outputs = try run(.batchNormalization(key), [input, scale, shift])
+        return (outputs[0], outputs[1], outputs[2], BatchNormReLUMask(workspace: outputs[3]))
+    }
+
+    /// The gradients of `batchNormReLUTraining` with respect to its input, `scale` and `shift`, from the output
+    /// gradient, the forward pass's `mean`, `variance` and `reluMask`. Runs oneDNN's batch normalisation backward.
+    public func batchNormReLUBackward(
+        _ outputGradient: Tensor, input: Tensor, scale: Tensor, mean: Tensor, variance: Tensor,
+        reluMask: BatchNormReLUMask, epsilon: Float
+    ) throws(DNNLError) -> (input: Tensor, scale: Tensor, shift: Tensor) {
+        let channels = Self.batchNormChannels(
+            input, epsilon: epsilon, ["scale": scale, "mean": mean, "variance": variance])
+        precondition(
+            outputGradient.shape == input.shape,
+            "The output gradient \(outputGradient.shape) and the input \(input.shape) must have the same shape.")
+        var key = BatchNormalizationKey(pass: .backward, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        key.fusesReLU = true
+        let unusedShift = Tensor.zeros([channels])
+        let gradients = try run(
+            .batchNormalization(key), [input, mean, variance, outputGradient, scale, unusedShift, reluMask.workspace])
+        return (gradients[0], gradients[1], gradients[2])
+    }
+
+    /// `batchNormInference` followed by ReLU in one pass (`dnnl_fuse_norm_relu`).
+    public func batchNormReLUInference(
+        _ input: Tensor, scale: Tensor, shift: Tensor, mean: Tensor, variance: Tensor, epsilon: Float
+    ) throws(DNNLError) -> Tensor {
+        _ = Self.batchNormChannels(
+            input, epsilon: epsilon, ["scale": scale, "shift": shift, "mean": mean, "variance": variance])
+        var key = BatchNormalizationKey(
+            pass: .forwardInference, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        key.fusesReLU = true
+        return try run(.batchNormalization(key), [input, mean, variance, scale, shift])[0]
     }
 
     /// Batch normalisation in inference mode (PyTorch's eval mode) of `input` `[batch, channels, height, width]` or
@@ -30,10 +75,9 @@ extension CPUDevice {
     ) throws(DNNLError) -> Tensor {
         _ = Self.batchNormChannels(
             input, epsilon: epsilon, ["scale": scale, "shift": shift, "mean": mean, "variance": variance])
-        let output = Tensor(uninitializedShape: input.shape)
-        let key = BatchNormalizationKey(pass: .forwardInference, shape: input.shape, epsilon: epsilon)
-        try run(.batchNormalization(key), [input, mean, variance, scale, shift, output])
-        return output
+        let key = BatchNormalizationKey(
+            pass: .forwardInference, shape: input.shape, layout: input.layout, epsilon: epsilon)
+        return try run(.batchNormalization(key), [input, mean, variance, scale, shift])[0]
     }
 
     /// The gradients of `batchNormTraining` with respect to its input (same shape), `scale` and `shift`
@@ -51,18 +95,14 @@ extension CPUDevice {
         precondition(
             outputGradient.shape == input.shape,
             "The output gradient \(outputGradient.shape) and the input \(input.shape) must have the same shape.")
-        let inputGradient = Tensor(uninitializedShape: input.shape)
-        let scaleGradient = Tensor(uninitializedShape: [channels])
-        let shiftGradient = Tensor(uninitializedShape: [channels])
         let key = BatchNormalizationKey(
             pass: usesRunningStatistics ? .backwardWithRunningStatistics : .backward, shape: input.shape,
-            epsilon: epsilon)
+            layout: input.layout, epsilon: epsilon)
         // oneDNN wants a shift operand, which the gradients do not depend on.
         let unusedShift = Tensor.zeros([channels])
-        try run(
-            .batchNormalization(key),
-            [input, mean, variance, outputGradient, scale, unusedShift, inputGradient, scaleGradient, shiftGradient])
-        return (inputGradient, scaleGradient, shiftGradient)
+        let gradients = try run(
+            .batchNormalization(key), [input, mean, variance, outputGradient, scale, unusedShift])
+        return (gradients[0], gradients[1], gradients[2])
     }
 
     /// The channel count of a batch normalisation input, after checking it and the `[channels]` parameters.
@@ -82,4 +122,10 @@ extension CPUDevice {
         }
         return channels
     }
+}
+
+/// Where the output of `batchNormReLUTraining` was positive, as oneDNN's opaque workspace (one bit per element);
+/// only `CPUDevice` reads it.
+public struct BatchNormReLUMask: Sendable {
+    let workspace: Tensor
 }

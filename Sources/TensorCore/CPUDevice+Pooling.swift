@@ -21,13 +21,11 @@ extension CPUDevice {
     public func maxPool2D(
         _ input: Tensor, kernel: Int, stride: Int, padding: Int
     ) throws(DNNLError) -> (output: Tensor, indices: PoolingIndices) {
-        let key = Self.poolingKey(.max, backward: false, input.shape, kernel: kernel, stride: stride, padding: padding)
-        let output = Tensor(uninitializedShape: key.outputShape)
-        let byteCount = try workspaceByteCount(of: .pooling(key))
-        let stride = MemoryLayout<Float>.stride
-        let workspace = Tensor(uninitializedShape: [(byteCount + stride - 1) / stride])
-        try run(.pooling(key), [input, output, workspace])
-        return (output, PoolingIndices(key: key, workspace: workspace))
+        let key = Self.poolingKey(
+            .max, backward: false, input.shape, layout: input.layout, kernel: kernel, stride: stride,
+            padding: padding)
+        let outputs = try run(.pooling(key), [input])
+        return (outputs[0], PoolingIndices(key: key, workspace: outputs[1]))
     }
 
     /// The gradient of `maxPool2D` with respect to its input `[batch, channels, height, width]`: each output
@@ -44,15 +42,13 @@ extension CPUDevice {
             "The output gradient is \(outputGradient.shape) but the pooling gave \(indices.outputShape).")
         let forward = indices.key
         let key = PoolingKey(
-            algorithm: .max, backward: true, inputShape: inputShape, kernel: forward.kernel, stride: forward.stride,
-            padding: forward.padding)
+            algorithm: .max, backward: true, inputShape: inputShape, layout: forward.layout, kernel: forward.kernel,
+            stride: forward.stride, padding: forward.padding)
         let byteCount = try workspaceByteCount(of: .pooling(key))
         precondition(
             byteCount <= indices.workspace.count * MemoryLayout<Float>.stride,
             "The pooling indices hold less workspace than oneDNN's backward pass reads.")
-        let inputGradient = Tensor(uninitializedShape: inputShape)
-        try run(.pooling(key), [outputGradient, indices.workspace, inputGradient])
-        return inputGradient
+        return try run(.pooling(key), [outputGradient, indices.workspace])[0]
     }
 
     /// 2-D average pooling (PyTorch's `avg_pool2d`, floor mode) of `input` `[batch, channels, height, width]` with
@@ -65,10 +61,8 @@ extension CPUDevice {
     ) throws(DNNLError) -> Tensor {
         let key = Self.poolingKey(
             countIncludePadding ? .averageIncludingPadding : .averageExcludingPadding, backward: false, input.shape,
-            kernel: kernel, stride: stride, padding: padding)
-        let output = Tensor(uninitializedShape: key.outputShape)
-        try run(.pooling(key), [input, output])
-        return output
+            layout: input.layout, kernel: kernel, stride: stride, padding: padding)
+        return try run(.pooling(key), [input])[0]
     }
 
     /// The gradient of `averagePool2D` with respect to its input `inputShape` `[batch, channels, height, width]`:
@@ -80,13 +74,11 @@ extension CPUDevice {
     ) throws(DNNLError) -> Tensor {
         let key = Self.poolingKey(
             countIncludePadding ? .averageIncludingPadding : .averageExcludingPadding, backward: true, inputShape,
-            kernel: kernel, stride: stride, padding: padding)
+            layout: .rowMajor, kernel: kernel, stride: stride, padding: padding)
         precondition(
             outputGradient.shape == key.outputShape,
             "The output gradient is \(outputGradient.shape) but the pooling gives \(key.outputShape).")
-        let inputGradient = Tensor(uninitializedShape: inputShape)
-        try run(.pooling(key), [outputGradient, inputGradient])
-        return inputGradient
+        return try run(.pooling(key), [outputGradient])[0]
     }
 
     /// The mean of each channel's plane (PyTorch's `adaptive_avg_pool2d(input, 1)`): `input`
@@ -163,7 +155,8 @@ extension CPUDevice {
 
     /// The key of a pooling pass, after checking the geometry as PyTorch does.
     private static func poolingKey(
-        _ algorithm: PoolingKey.Algorithm, backward: Bool, _ inputShape: [Int], kernel: Int, stride: Int, padding: Int
+        _ algorithm: PoolingKey.Algorithm, backward: Bool, _ inputShape: [Int], layout: TensorLayout, kernel: Int,
+        stride: Int, padding: Int
     ) -> PoolingKey {
         precondition(
             inputShape.count == 4, "Pooling takes [batch, channels, height, width], not \(inputShape).")
@@ -177,8 +170,8 @@ extension CPUDevice {
             inputShape[2] + 2 * padding >= kernel && inputShape[3] + 2 * padding >= kernel,
             "A pooling kernel of \(kernel) does not fit the input \(inputShape) with padding \(padding).")
         return PoolingKey(
-            algorithm: algorithm, backward: backward, inputShape: inputShape, kernel: kernel, stride: stride,
-            padding: padding)
+            algorithm: algorithm, backward: backward, inputShape: inputShape, layout: layout, kernel: kernel,
+            stride: stride, padding: padding)
     }
 
     /// The number of `[height, width]` planes in a `[batch, channels, height, width]` shape, and their size.

@@ -8,6 +8,27 @@ extension CPUDevice {
     /// pixels (8 → 15: output 7 reads input 4, not 3). Copying is memory-bound, so oneDNN would gain little.
     public func resizeNearest(_ input: Tensor, height: Int, width: Int) throws(DNNLError) -> Tensor {
         let geometry = NearestGeometry(inputShape: input.shape, height: height, width: width)
+        if input.layout.isChannelBlocks8(input.shape) {
+            // Whole pixels of 8 channels move together, so the blocked layout is kept.
+            let output = Tensor(
+                uninitializedShape: geometry.outputShape, layout: try .channelBlocks8(geometry.outputShape))
+            let planes = input.shape[0] * ((input.shape[1] + 7) / 8)
+            let outputPlaneSize = height * width * 8
+            withExtendedLifetime(input) {
+                nonisolated(unsafe) let (source, target) = (input.storage.base, output.storage.base)
+                Parallel.forEachIndex(count: planes) { plane in
+                    var destination = target + plane * outputPlaneSize
+                    for row in geometry.rows {
+                        let rowStart = source + (plane * geometry.inputPlaneSize + row * geometry.inputWidth) * 8
+                        for column in geometry.columns {
+                            destination.initialize(from: rowStart + column * 8, count: 8)
+                            destination += 8
+                        }
+                    }
+                }
+            }
+            return output
+        }
         let output = Tensor(uninitializedShape: geometry.outputShape)
         input.withUnsafeBufferPointer { source in
             var target = output.storage.base
@@ -37,6 +58,27 @@ extension CPUDevice {
         precondition(
             outputGradient.shape == geometry.outputShape,
             "The output gradient \(outputGradient.shape) does not match the input \(inputShape).")
+        if outputGradient.layout.isChannelBlocks8(outputGradient.shape) {
+            let inputGradient = Tensor(uninitializedShape: inputShape, layout: try .channelBlocks8(inputShape))
+            inputGradient.storage.base.initialize(repeating: 0, count: inputGradient.storage.count)
+            let planes = inputShape[0] * ((inputShape[1] + 7) / 8)
+            let outputPlaneSize = geometry.outputShape[2] * geometry.outputShape[3] * 8
+            withExtendedLifetime(outputGradient) {
+                nonisolated(unsafe) let (gradient, target) = (outputGradient.storage.base, inputGradient.storage.base)
+                Parallel.forEachIndex(count: planes) { plane in
+                    var position = gradient + plane * outputPlaneSize
+                    for row in geometry.rows {
+                        let rowStart = target + (plane * geometry.inputPlaneSize + row * geometry.inputWidth) * 8
+                        for column in geometry.columns {
+                            let pixel = rowStart + column * 8
+                            for channel in 0..<8 { pixel[channel] += position[channel] }
+                            position += 8
+                        }
+                    }
+                }
+            }
+            return inputGradient
+        }
         var inputGradient = Tensor.zeros(inputShape)
         outputGradient.withUnsafeBufferPointer { gradient in
             inputGradient.withUnsafeMutableBufferPointer { target in
@@ -62,9 +104,7 @@ extension CPUDevice {
     /// per axis. Runs oneDNN's resampling forward (`dnnl_resampling_linear`).
     public func resizeBilinear(_ input: Tensor, height: Int, width: Int) throws(DNNLError) -> Tensor {
         let key = Self.bilinearKey(backward: false, inputShape: input.shape, height: height, width: width)
-        let output = Tensor(uninitializedShape: key.outputShape)
-        try run(.resampling(key), [input, output])
-        return output
+        return try run(.resampling(key), [input])[0]
     }
 
     /// The gradient of `resizeBilinear` with respect to its input `inputShape` `[batch, channels, inHeight,
@@ -76,9 +116,7 @@ extension CPUDevice {
             "The output gradient \(outputGradient.shape) does not match the input \(inputShape).")
         let key = Self.bilinearKey(
             backward: true, inputShape: inputShape, height: outputGradient.shape[2], width: outputGradient.shape[3])
-        let inputGradient = Tensor(uninitializedShape: inputShape)
-        try run(.resampling(key), [outputGradient, inputGradient])
-        return inputGradient
+        return try run(.resampling(key), [outputGradient])[0]
     }
 
     private static func bilinearKey(backward: Bool, inputShape: [Int], height: Int, width: Int) -> ResamplingKey {
@@ -93,7 +131,7 @@ extension CPUDevice {
 }
 
 /// Shapes and source rows and columns of a nearest-neighbour resize.
-private struct NearestGeometry {
+private struct NearestGeometry: Sendable {
     let outputShape: [Int]
     let planes: Int
     let inputWidth: Int

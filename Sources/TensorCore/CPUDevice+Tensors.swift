@@ -1,16 +1,66 @@
 extension CPUDevice {
     /// The elementwise sum of two tensors of one shape (a residual connection); its gradient with respect to each
-    /// is the output gradient. A Swift loop the compiler vectorises.
+    /// is the output gradient. The sum takes `a`'s layout (`b` is reordered to it if needed); a Swift loop the
+    /// compiler vectorises, split over the threads.
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "Residual addition needs one shape, not \(a.shape) and \(b.shape).")
-        let sum = Tensor(uninitializedShape: a.shape)
-        a.withUnsafeBufferPointer { left in
-            b.withUnsafeBufferPointer { right in
-                let target = UnsafeMutableBufferPointer(start: sum.storage.base, count: sum.count)
-                for index in target.indices { target[index] = left[index] + right[index] }
+        let b = b.layout == a.layout ? b : reorderedOrFatal(b, to: a.layout)
+        let sum = Tensor(uninitializedShape: a.shape, layout: a.layout)
+        OperationProfile.measure("add (Swift)") {
+            withExtendedLifetime((a, b)) {
+                Parallel.add(a.storage.base, b.storage.base, into: sum.storage.base, count: sum.storage.count)
             }
         }
         return sum
+    }
+
+    /// max(`a` + `b`, 0) elementwise (a residual connection and its ReLU in one pass), in `a`'s layout (`b` is
+    /// reordered to it if needed). A Swift loop split over the threads.
+    public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "Residual addition needs one shape, not \(a.shape) and \(b.shape).")
+        let b = b.layout == a.layout ? b : reorderedOrFatal(b, to: a.layout)
+        let sum = Tensor(uninitializedShape: a.shape, layout: a.layout)
+        OperationProfile.measure("add+ReLU (Swift)") {
+            withExtendedLifetime((a, b)) {
+                nonisolated(unsafe) let (left, right, target) = (a.storage.base, b.storage.base, sum.storage.base)
+                Parallel.forEachChunk(count: sum.storage.count) { range in
+                    for index in range { target[index] = Swift.max(left[index] + right[index], 0) }
+                }
+            }
+        }
+        return sum
+    }
+
+    /// The gradient of a ReLU from its `output`: `outputGradient` where `output` > 0, else 0, in `output`'s layout.
+    /// A Swift loop split over the threads.
+    public func reluBackward(_ outputGradient: Tensor, output: Tensor) -> Tensor {
+        precondition(
+            outputGradient.shape == output.shape,
+            "The gradient \(outputGradient.shape) and the output \(output.shape) of ReLU must have the same shape.")
+        let gradient =
+            outputGradient.layout == output.layout
+            ? outputGradient : reorderedOrFatal(outputGradient, to: output.layout)
+        let inputGradient = Tensor(uninitializedShape: output.shape, layout: output.layout)
+        OperationProfile.measure("ReLU backward (Swift)") {
+            withExtendedLifetime((gradient, output)) {
+                nonisolated(unsafe) let (g, y, target) = (
+                    gradient.storage.base, output.storage.base, inputGradient.storage.base
+                )
+                Parallel.forEachChunk(count: inputGradient.storage.count) { range in
+                    for index in range { target[index] = y[index] > 0 ? g[index] : 0 }
+                }
+            }
+        }
+        return inputGradient
+    }
+
+    /// `tensor` reordered to `layout`; a failing reorder is fatal (oneDNN ran out of memory).
+    func reorderedOrFatal(_ tensor: Tensor, to layout: TensorLayout) -> Tensor {
+        do {
+            return try reordered(tensor, to: layout)
+        } catch {
+            fatalError("Reordering a \(tensor.shape) tensor failed: \(error)")
+        }
     }
 
     /// `tensors` `[batch, channelsᵢ, height, width]` joined along the channels (PyTorch's `torch.cat(_, dim=1)`),
@@ -26,15 +76,26 @@ extension CPUDevice {
         }
         var shape = first
         shape[1] = tensors.reduce(0) { $0 + $1.shape[1] }
-        let output = Tensor(uninitializedShape: shape)
-        let outputSample = output.count / Swift.max(first[0], 1)
+        if tensors.allSatisfy({ $0.shape[1] % 8 == 0 && $0.layout.isChannelBlocks8($0.shape) }),
+            let layout = try? TensorLayout.channelBlocks8(shape)
+        {
+            // Each image's channel blocks are contiguous, as its channels are in row-major order: the same copies.
+            return joinImages(tensors, into: Tensor(uninitializedShape: shape, layout: layout))
+        }
+        return joinImages(tensors.map(\.rowMajor), into: Tensor(uninitializedShape: shape))
+    }
+
+    /// Copies each image of `tensors` after the previous tensor's, into `output`, in the storage order they share.
+    private func joinImages(_ tensors: [Tensor], into output: Tensor) -> Tensor {
+        let first = output.shape
+        let outputSample = output.storage.count / Swift.max(first[0], 1)
         var offset = 0
         for tensor in tensors {
-            let sample = tensor.count / Swift.max(first[0], 1)
-            tensor.withUnsafeBufferPointer { source in
-                for batch in 0..<first[0] {
-                    (output.storage.base + batch * outputSample + offset)
-                        .initialize(from: source.baseAddress! + batch * sample, count: sample)
+            let sample = tensor.storage.count / Swift.max(first[0], 1)
+            withExtendedLifetime(tensor) {
+                nonisolated(unsafe) let (source, target) = (tensor.storage.base, output.storage.base + offset)
+                Parallel.forEachIndex(count: first[0]) { batch in
+                    (target + batch * outputSample).initialize(from: source + batch * sample, count: sample)
                 }
             }
             offset += sample
@@ -49,19 +110,23 @@ extension CPUDevice {
         precondition(
             sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == gradient.shape[1],
             "Channel sizes \(sizes) do not add up to the \(gradient.shape[1]) channels of \(gradient.shape).")
+        let blocked = sizes.allSatisfy { $0 % 8 == 0 } && gradient.layout.isChannelBlocks8(gradient.shape)
+        // Each image's channel blocks are contiguous, as its channels are in row-major order: the same copies.
+        let gradient = blocked ? gradient : gradient.rowMajor
         let batch = gradient.shape[0]
         let pixels = gradient.shape[2...].reduce(1, *)
         let inputSample = gradient.shape[1] * pixels
         var offset = 0
-        return gradient.withUnsafeBufferPointer { source in
+        return withExtendedLifetime(gradient) {
             sizes.map { channels in
                 var shape = gradient.shape
                 shape[1] = channels
-                let part = Tensor(uninitializedShape: shape)
+                let layout = blocked ? (try? TensorLayout.channelBlocks8(shape)) ?? .rowMajor : .rowMajor
+                let part = Tensor(uninitializedShape: shape, layout: layout)
                 let sample = channels * pixels
-                for sampleIndex in 0..<batch {
-                    (part.storage.base + sampleIndex * sample)
-                        .initialize(from: source.baseAddress! + sampleIndex * inputSample + offset, count: sample)
+                nonisolated(unsafe) let (source, target) = (gradient.storage.base + offset, part.storage.base)
+                Parallel.forEachIndex(count: batch) { sampleIndex in
+                    (target + sampleIndex * sample).initialize(from: source + sampleIndex * inputSample, count: sample)
                 }
                 offset += sample
                 return part

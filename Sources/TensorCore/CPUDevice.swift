@@ -1,3 +1,4 @@
+import CDNNL
 import Foundation
 
 /// The CPU compute device: a oneDNN engine and stream, a cache of oneDNN primitives by shape, and OpenBLAS.
@@ -16,6 +17,19 @@ public final class CPUDevice: @unchecked Sendable {
         case batchNormalization(BatchNormalizationKey)
         case pooling(PoolingKey)
         case resampling(ResamplingKey)
+        case reorder(ReorderKey)
+
+        /// The row of `OperationProfile` this computation is timed under.
+        var profileName: String {
+            switch self {
+            case .convolution(let key): "conv \(key.pass)"
+            case .eltwise(let key): "eltwise \(key.algorithm)\(key.backward ? " backward" : "")"
+            case .batchNormalization(let key): "batch norm \(key.pass)"
+            case .pooling(let key): "pooling \(key.algorithm)\(key.backward ? " backward" : "")"
+            case .resampling: "resampling"
+            case .reorder: "reorder"
+            }
+        }
     }
 
     private let lock = NSLock()
@@ -23,6 +37,8 @@ public final class CPUDevice: @unchecked Sendable {
     private var engine: DNNLEngine?
     /// Guarded by `lock`; grows with each new shape (a network has few).
     private var plans: [PlanKey: DNNLPlan] = [:]
+    /// Guarded by `lock`: convolution weights in the layouts their primitives chose, while unchanged.
+    private let reorderedWeights = ReorderedWeightCache()
 
     /// Creates a device with its own engine and cache; use `shared` outside tests so calls stay serialised.
     init() {}
@@ -30,15 +46,28 @@ public final class CPUDevice: @unchecked Sendable {
     /// The number of cached oneDNN plans.
     var cachedPlanCount: Int { lock.withLock { plans.count } }
 
-    /// Runs the plan for `key` on row-major `tensors`, one per operand in the plan's operand order.
-    ///
-    /// Output tensors must be freshly allocated and not shared: the plan writes into their storage.
-    func run(_ key: PlanKey, _ tensors: [Tensor]) throws(DNNLError) {
-        precondition(tensors.allSatisfy { $0.layout == .rowMajor }, "oneDNN plans take row-major tensors for now.")
+    /// Runs the plan for `key` on `inputs` (one per input operand, in the plan's operand order, in any layout) and
+    /// returns its outputs in operand order, in the layouts the plan gives them.
+    func run(_ key: PlanKey, _ inputs: [Tensor]) throws(DNNLError) -> [Tensor] {
         try withPlan(key) { plan throws(DNNLError) in
-            try plan.run(tensors.map { UnsafeMutableRawPointer($0.storage.base) })
+            try plan.run(inputs, reorderedWeights: reorderedWeights, profileName: key.profileName)
         }
-        withExtendedLifetime(tensors) {}
+    }
+
+    /// `tensor` copied into `layout` (itself if it is already in it). Runs a oneDNN reorder.
+    func reordered(_ tensor: Tensor, to layout: TensorLayout) throws(DNNLError) -> Tensor {
+        guard tensor.layout != layout else { return tensor }
+        let key = ReorderKey(shape: tensor.shape, source: tensor.layout, destination: layout)
+        return try run(.reorder(key), [tensor])[0]
+    }
+
+    /// `tensor` copied into row-major order; a failing reorder is fatal (oneDNN ran out of memory).
+    func reorderedToRowMajor(_ tensor: Tensor) -> Tensor {
+        do {
+            return try reordered(tensor, to: .rowMajor)
+        } catch {
+            fatalError("Reordering a \(tensor.shape) tensor to row-major failed: \(error)")
+        }
     }
 
     /// The oneDNN implementation behind `key` (for example `jit:avx512_core`), building the plan if needed.
@@ -48,7 +77,7 @@ public final class CPUDevice: @unchecked Sendable {
 
     /// The bytes of oneDNN workspace the plan behind `key` writes or reads (0 if none), building the plan if needed.
     func workspaceByteCount(of key: PlanKey) throws(DNNLError) -> Int {
-        try withPlan(key) { plan throws(DNNLError) in plan.workspaceByteCount }
+        try withPlan(key) { plan throws(DNNLError) in plan.byteCount(of: DNNL_ARG_WORKSPACE) }
     }
 
     /// Runs `body` under the lock with OpenBLAS's pool sized to `threadCount`.
@@ -61,7 +90,7 @@ public final class CPUDevice: @unchecked Sendable {
     }
 
     /// Runs `body` under the lock with the cached (or newly built) plan for `key`.
-    private func withPlan<Result>(
+    func withPlan<Result>(
         _ key: PlanKey, _ body: (DNNLPlan) throws(DNNLError) -> Result
     ) throws(DNNLError) -> Result {
         lock.lock()
@@ -83,6 +112,7 @@ public final class CPUDevice: @unchecked Sendable {
         case .batchNormalization(let normalization): plan = try .batchNormalization(normalization, engine: engine)
         case .pooling(let pooling): plan = try .pooling(pooling, engine: engine)
         case .resampling(let resampling): plan = try .resampling(resampling, engine: engine)
+        case .reorder(let reorder): plan = try .reorder(reorder, engine: engine)
         }
         plans[key] = plan
         return try body(plan)

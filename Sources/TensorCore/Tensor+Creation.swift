@@ -6,6 +6,13 @@ extension Tensor {
         Tensor(shape: shape, repeating: 0)
     }
 
+    /// Zeros with the shape and layout of `other` (padding of a blocked layout included).
+    public static func zeros(like other: Tensor) -> Tensor {
+        let tensor = Tensor(uninitializedShape: other.shape, layout: other.layout)
+        tensor.storage.base.initialize(repeating: 0, count: tensor.storage.count)
+        return tensor
+    }
+
     /// A tensor of `shape` with independent uniform samples from `range`, drawn from `generator` in row-major order.
     ///
     /// The bits are mapped to numbers here rather than by `Float.random(in:using:)`, whose algorithm the standard

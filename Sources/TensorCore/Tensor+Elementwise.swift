@@ -32,6 +32,14 @@ extension Tensor {
     /// Adds `rhs` elementwise in place.
     public static func += (lhs: inout Tensor, rhs: Tensor) {
         precondition(lhs.shape == rhs.shape, "Cannot add \(rhs.shape) to \(lhs.shape) in place.")
+        if let blocked = lhs.layout.blocked, lhs.layout == rhs.layout {
+            // The same blocked layout: add storage to storage, padding (zeros) included.
+            if !isKnownUniquelyReferenced(&lhs.storage) { lhs.storage = lhs.storage.copy() }
+            lhs.storage.version &+= 1
+            Parallel.add(lhs.storage.base, rhs.storage.base, into: lhs.storage.base, count: blocked.scalarCount)
+            withExtendedLifetime(rhs) {}
+            return
+        }
         rhs.withUnsafeBufferPointer { source in
             lhs.withUnsafeMutableBufferPointer { target in
                 for index in target.indices { target[index] += source[index] }
@@ -64,6 +72,9 @@ extension Tensor {
     /// Two tensors of the same shape combined element by element.
     private func combined(with other: Tensor, _ operation: String, _ combine: (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "Cannot \(operation) tensors of shapes \(shape) and \(other.shape).")
+        if layout.blocked != nil && layout == other.layout && operation == "add" {
+            return CPUDevice.shared.add(self, other)
+        }
         let result = Tensor(uninitializedShape: shape)
         withUnsafeBufferPointer { a in
             other.withUnsafeBufferPointer { b in

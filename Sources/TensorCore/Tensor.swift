@@ -2,24 +2,39 @@
 ///
 /// A 4-D image tensor is `[batch, channels, height, width]` (NCHW) and a convolution weight is
 /// `[outChannels, inChannels, kernelHeight, kernelWidth]` (OIHW), both row-major: the last dimension varies fastest.
+///
+/// oneDNN results may instead keep the blocked layout the primitive chose (for example `nChw8c`), so the next
+/// primitive reads them without a reorder. Such a tensor converts itself to row-major whenever its scalars are
+/// read (`scalars`, `withUnsafeBufferPointer`, subscripts, `reshaped`), so callers see no difference but the cost.
 public struct Tensor: Sendable {
     /// The extent of each dimension, outermost first (for images `[batch, channels, height, width]`).
     public let shape: [Int]
-    /// How the scalars are arranged in memory; always `.rowMajor` for now.
+    /// How the scalars are arranged in memory: `.rowMajor`, or a layout oneDNN chose.
     public let layout: TensorLayout
+    /// The number of elements (the product of the shape; 1 for a rank-0 tensor).
+    public let count: Int
     var storage: TensorStorage
 
-    /// Creates a tensor over `storage`, which must hold exactly the shape's element count.
+    /// Creates a tensor over `storage`, which must hold the shape's elements in `layout` (a blocked layout may pad).
     init(shape: [Int], storage: TensorStorage, layout: TensorLayout = .rowMajor) {
-        precondition(storage.count == Tensor.elementCount(shape), "The storage size must match the shape \(shape).")
+        let count = Tensor.elementCount(shape)
+        precondition(
+            storage.count == (layout.blocked?.scalarCount ?? count), "The storage size must match the shape \(shape).")
         self.shape = shape
+        self.count = count
         self.storage = storage
         self.layout = layout
     }
 
     /// A tensor of `shape` whose scalars are not initialised; the caller writes every element before reading any.
-    init(uninitializedShape shape: [Int]) {
-        self.init(shape: shape, storage: TensorStorage(uninitializedCount: Tensor.elementCount(shape)))
+    init(uninitializedShape shape: [Int], layout: TensorLayout = .rowMajor) {
+        let scalarCount = layout.blocked?.scalarCount ?? Tensor.elementCount(shape)
+        self.init(shape: shape, storage: TensorStorage(uninitializedCount: scalarCount), layout: layout)
+    }
+
+    /// This tensor with its scalars in row-major order: itself when it already is, else a reordered copy.
+    var rowMajor: Tensor {
+        layout == .rowMajor ? self : CPUDevice.shared.reorderedToRowMajor(self)
     }
 
     /// Creates a tensor of `shape` from row-major `scalars`.
@@ -41,9 +56,6 @@ public struct Tensor: Sendable {
     /// The number of dimensions.
     public var rank: Int { shape.count }
 
-    /// The number of elements (the product of the shape; 1 for a rank-0 tensor).
-    public var count: Int { storage.count }
-
     /// The scalars in row-major order.
     public var scalars: [Float] {
         withUnsafeBufferPointer { Array($0) }
@@ -53,7 +65,7 @@ public struct Tensor: Sendable {
     public func withUnsafeBufferPointer<Result, Failure: Error>(
         _ body: (UnsafeBufferPointer<Float>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+        guard layout == .rowMajor else { return try rowMajor.withUnsafeBufferPointer(body) }
         return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
             try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
         }
@@ -63,21 +75,54 @@ public struct Tensor: Sendable {
     public mutating func withUnsafeMutableBufferPointer<Result, Failure: Error>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+        if layout != .rowMajor { self = rowMajor }
         makeUnique()
         return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
             try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
         }
     }
 
+    /// The same values in the layout of `other` (itself if it already is in it); `other` must have this shape.
+    public func inLayout(of other: Tensor) -> Tensor {
+        precondition(shape == other.shape, "A \(shape) tensor cannot take the layout of a \(other.shape) one.")
+        return layout == other.layout ? self : CPUDevice.shared.reorderedOrFatal(self, to: other.layout)
+    }
+
+    /// Calls `body` with the stored scalars in the tensor's own layout (for a blocked layout: in blocks, with zero
+    /// padding), for writing; copies them first if the storage is shared. Elementwise updates over tensors of one
+    /// layout (an optimizer step) can run on these directly, without reordering to row-major.
+    public mutating func withUnsafeMutableStoredScalars<Result, Failure: Error>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        makeUnique()
+        return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
+        }
+    }
+
+    /// Calls `body` with the stored scalars in the tensor's own layout (see `withUnsafeMutableStoredScalars`).
+    public func withUnsafeStoredScalars<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<Float>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
+        }
+    }
+
     /// The element at a full index, one coordinate per dimension (`tensor[n, c, h, w]`); slow, for tests and tools.
     public subscript(_ index: Int...) -> Float {
+        get { self[index] }
+        set { self[index] = newValue }
+    }
+
+    /// The element at a full index given as an array.
+    subscript(_ index: [Int]) -> Float {
         get {
-            precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+            guard layout == .rowMajor else { return rowMajor[index] }
             return withExtendedLifetime(storage) { storage.base[offset(of: index)] }
         }
         set {
-            precondition(layout == .rowMajor, "Only row-major tensors expose their scalars.")
+            if layout != .rowMajor { self = rowMajor }
             let position = offset(of: index)
             makeUnique()
             storage.base[position] = newValue
@@ -88,7 +133,8 @@ public struct Tensor: Sendable {
     public func reshaped(to newShape: [Int]) -> Tensor {
         precondition(
             Tensor.elementCount(newShape) == count, "Cannot reshape \(shape) (\(count) elements) to \(newShape).")
-        return Tensor(shape: newShape, storage: storage, layout: layout)
+        guard layout == .rowMajor else { return rowMajor.reshaped(to: newShape) }
+        return Tensor(shape: newShape, storage: storage)
     }
 
     /// The product of `shape`, checking that no extent is negative.
@@ -115,6 +161,7 @@ public struct Tensor: Sendable {
         if !isKnownUniquelyReferenced(&storage) {
             storage = storage.copy()
         }
+        storage.version &+= 1
     }
 }
 
@@ -135,17 +182,28 @@ extension Tensor: CustomStringConvertible {
 
 /// How a tensor's scalars are arranged in memory.
 ///
-/// Only row-major (NCHW for images) exists today. Keeping oneDNN's blocked layouts between layers will add a
-/// layout that carries an opaque oneDNN memory descriptor; code that reads scalars already checks for row-major.
+/// Row-major (NCHW for images), or a layout a oneDNN primitive chose for its result (blocked, such as `nChw8c`,
+/// possibly padding the channels with zeros), carried as an opaque oneDNN memory descriptor. oneDNN results keep
+/// their layout so that the next primitive reads them without a reorder; Swift code reads them row-major.
 public struct TensorLayout: Hashable, Sendable {
     enum Kind: Hashable {
         case rowMajor
+        case blocked(DNNLLayout)
     }
 
     let kind: Kind
 
     /// Contiguous, last dimension fastest (NCHW for `[batch, channels, height, width]`).
     public static let rowMajor = TensorLayout(kind: .rowMajor)
+
+    /// Whether the scalars are in row-major order.
+    public var isRowMajor: Bool { kind == .rowMajor }
+
+    /// The oneDNN layout, or nil for row-major.
+    var blocked: DNNLLayout? {
+        if case .blocked(let layout) = kind { return layout }
+        return nil
+    }
 }
 
 /// The owned, 64-byte aligned memory behind one or more `Tensor` values.
@@ -156,17 +214,19 @@ final class TensorStorage: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     /// The number of scalars.
     let count: Int
+    /// Counts the writes through a `Tensor` (each starts with `makeUnique`), so that a copy of these scalars in
+    /// another layout (a reordered convolution weight) can tell whether it is still current.
+    var version: UInt64 = 0
 
     /// Allocates `count` scalars without initialising them.
     init(uninitializedCount count: Int) {
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        let raw = StoragePool.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
         base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
     }
 
     deinit {
-        base.deallocate()
+        StoragePool.release(UnsafeMutableRawPointer(base), byteCount: max(count, 1) * MemoryLayout<Float>.stride)
     }
 
     /// A new storage holding the same scalars.

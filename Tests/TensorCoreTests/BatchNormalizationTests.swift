@@ -135,7 +135,8 @@ import TestSupport
     }
 
     @Test func runsOnAnOptimisedKernel() throws {
-        let key = BatchNormalizationKey(pass: .backward, shape: [4, 32, 15, 15], epsilon: 1e-5)
+        let key = BatchNormalizationKey(
+            pass: .backward, shape: [4, 32, 15, 15], layout: .rowMajor, epsilon: 1e-5)
         let implementation = try CPUDevice.shared.implementation(of: .batchNormalization(key))
         #expect(!implementation.hasPrefix("ref"), "oneDNN chose \(implementation)")
     }

@@ -56,6 +56,7 @@ struct ConvolutionCase: Sendable, CustomTestStringConvertible {
         ConvolutionCase(16, 32, size: 15, kernel: 3, stride: 2, padding: 0, bias: true),
         // 1×1 projections; at stride 2 on 8 pixels oneDNN's right padding is −1.
         ConvolutionCase(16, 32, size: 8, kernel: 1, stride: 2, padding: 0, bias: false),
+        ConvolutionCase(16, 32, size: 15, kernel: 1, stride: 2, padding: 0, bias: true),
         ConvolutionCase(16, 32, size: 15, kernel: 1, stride: 1, padding: 0, bias: true),
     ]
 

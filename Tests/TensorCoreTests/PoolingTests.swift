@@ -211,7 +211,8 @@ struct PoolingCase: Sendable, CustomTestStringConvertible {
 
     @Test func runsOnAnOptimisedKernel() throws {
         let key = PoolingKey(
-            algorithm: .max, backward: true, inputShape: [2, 64, 60, 60], kernel: 3, stride: 2, padding: 1)
+            algorithm: .max, backward: true, inputShape: [2, 64, 60, 60], layout: .rowMajor, kernel: 3, stride: 2,
+            padding: 1)
         let implementation = try CPUDevice.shared.implementation(of: .pooling(key))
         #expect(!implementation.hasPrefix("ref"), "oneDNN chose \(implementation)")
     }

@@ -37,11 +37,13 @@ extension Variable {
                 precondition(
                     gradient.shape == input.shape,
                     "A pullback gave a gradient of shape \(gradient.shape) for an input of shape \(input.shape).")
-                if input.isLeaf {
-                    input.accumulate(gradient)
-                } else {
-                    let key = ObjectIdentifier(input)
-                    gradients[key] = gradients[key].map { $0 + gradient } ?? gradient
+                OperationProfile.measure("gradient accumulation") {
+                    if input.isLeaf {
+                        input.accumulate(gradient)
+                    } else {
+                        let key = ObjectIdentifier(input)
+                        gradients[key] = gradients[key].map { $0 + gradient } ?? gradient
+                    }
                 }
             }
         }

@@ -52,22 +52,33 @@ public class BatchNorm: Module, Layer {
 
     /// The normalised input; in training mode this also updates the running statistics.
     public func callAsFunction(_ input: Variable) throws -> Variable {
+        try callAsFunction(input, fusingReLU: false)
+    }
+
+    /// The normalised input, followed by a ReLU when `fusingReLU` (one oneDNN pass instead of two); in training mode
+    /// this also updates the running statistics.
+    public func callAsFunction(_ input: Variable, fusingReLU: Bool) throws -> Variable {
         let expected = inputRank == 4 ? "[batch, \(features), height, width]" : "[batch, \(features)]"
         precondition(
             input.shape.count == inputRank && input.shape[1] == features,
             "\(type(of: self))(\(features)) takes \(expected), not \(input.shape).")
         guard isTraining else {
-            return try batchNormInference(
-                input, scale: weight, shift: bias, mean: runningMean.value, variance: runningVariance.value,
-                epsilon: epsilon)
+            let normalize = fusingReLU ? batchNormReLUInference : batchNormInference
+            return try normalize(
+                input, weight, bias, runningMean.value, runningVariance.value, epsilon)
         }
-        let (output, mean, variance) = try batchNormTraining(input, scale: weight, shift: bias, epsilon: epsilon)
-        let count = Float(input.value.count / features)
-        let keep = 1 - momentum
-        let unbiased = variance * (count / (count - 1))
-        runningMean.value = momentum * mean + keep * runningMean.value
-        runningVariance.value = momentum * unbiased + keep * runningVariance.value
-        batchesTracked.value = batchesTracked.value.mapped { $0 + 1 }
+        let (output, mean, variance) =
+            fusingReLU
+            ? try batchNormReLUTraining(input, scale: weight, shift: bias, epsilon: epsilon)
+            : try batchNormTraining(input, scale: weight, shift: bias, epsilon: epsilon)
+        OperationProfile.measure("batch norm running statistics") {
+            let count = Float(input.value.count / features)
+            let keep = 1 - momentum
+            let unbiased = variance * (count / (count - 1))
+            runningMean.value = momentum * mean + keep * runningMean.value
+            runningVariance.value = momentum * unbiased + keep * runningVariance.value
+            batchesTracked.value = batchesTracked.value.mapped { $0 + 1 }
+        }
         return output
     }
 }

@@ -15,9 +15,20 @@ public final class Sequential: Module, Layer {
         layers.enumerated().map { (String($0.offset), $0.element as Module) }
     }
 
-    /// `input` through every layer in turn.
+    /// `input` through every layer in turn; a batch norm followed by a ReLU runs as one fused pass.
     public func callAsFunction(_ input: Variable) throws -> Variable {
-        try layers.reduce(input) { value, layer in try layer(value) }
+        var value = input
+        var index = 0
+        while index < layers.count {
+            if let norm = layers[index] as? BatchNorm, index + 1 < layers.count, layers[index + 1] is ReLU {
+                value = try norm(value, fusingReLU: true)
+                index += 2
+            } else {
+                value = try layers[index](value)
+                index += 1
+            }
+        }
+        return value
     }
 }
 

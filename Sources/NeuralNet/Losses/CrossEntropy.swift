@@ -28,39 +28,65 @@ public func crossEntropy(
 
     // Per pixel: the softmax probabilities, kept for the backward pass, and the weighted negative log-likelihood.
     var probabilities = [Float](repeating: 0, count: logits.value.count)
-    var weightedLoss = 0.0
-    var weightTotal = 0.0
-    logits.value.withUnsafeBufferPointer { x in
-        var row = [Double](repeating: 0, count: classes)
-        for n in 0..<batch {
-            for pixel in 0..<pixels {
-                let target = targets[n * pixels + pixel]
-                if target == ignoreIndex { continue }
-                let base = n * classes * pixels + pixel
-                for c in 0..<classes { row[c] = Double(x[base + c * pixels]) }
-                let largest = row.max()!
-                let logSumExp = largest + log(row.reduce(0) { $0 + exp($1 - largest) })
-                for c in 0..<classes { probabilities[base + c * pixels] = Float(exp(row[c] - logSumExp)) }
-                weightedLoss += weights[target] * (logSumExp - row[target])
-                weightTotal += weights[target]
+    // Per image, summed in image order afterwards, so the result does not depend on the thread count.
+    var imageLoss = [Double](repeating: 0, count: batch)
+    var imageWeight = [Double](repeating: 0, count: batch)
+    OperationProfile.measure("cross-entropy forward") {
+        let x = logits.value
+        probabilities.withUnsafeMutableBufferPointer { probabilities in
+            imageLoss.withUnsafeMutableBufferPointer { imageLoss in
+                imageWeight.withUnsafeMutableBufferPointer { imageWeight in
+                    x.withUnsafeBufferPointer { x in
+                        // Each image writes only its own elements.
+                        nonisolated(unsafe) let (probabilities, imageLoss, imageWeight, x) = (
+                            probabilities, imageLoss, imageWeight, x
+                        )
+                        Parallel.forEachIndex(count: batch) { n in
+                            var row = [Double](repeating: 0, count: classes)
+                            var (weightedLoss, weightTotal) = (0.0, 0.0)
+                            for pixel in 0..<pixels {
+                                let target = targets[n * pixels + pixel]
+                                if target == ignoreIndex { continue }
+                                let base = n * classes * pixels + pixel
+                                for c in 0..<classes { row[c] = Double(x[base + c * pixels]) }
+                                let largest = row.max()!
+                                let logSumExp = largest + log(row.reduce(0) { $0 + exp($1 - largest) })
+                                for c in 0..<classes {
+                                    probabilities[base + c * pixels] = Float(exp(row[c] - logSumExp))
+                                }
+                                weightedLoss += weights[target] * (logSumExp - row[target])
+                                weightTotal += weights[target]
+                            }
+                            (imageLoss[n], imageWeight[n]) = (weightedLoss, weightTotal)
+                        }
+                    }
+                }
             }
         }
     }
+    let weightedLoss = imageLoss.reduce(0, +)
+    let weightTotal = imageWeight.reduce(0, +)
     let loss = Tensor(shape: [], scalars: [weightTotal > 0 ? Float(weightedLoss / weightTotal) : 0])
     return Variable(loss, inputs: [logits]) { gradient, _ in
         guard weightTotal > 0 else { return [Tensor.zeros(shape)] }
         let scale = Double(gradient.scalars[0]) / weightTotal
-        let inputGradient = Tensor.filled(shape) { result in
-            for n in 0..<batch {
-                for pixel in 0..<pixels {
-                    let target = targets[n * pixels + pixel]
-                    if target == ignoreIndex { continue }
-                    let base = n * classes * pixels + pixel
-                    let coefficient = weights[target] * scale
-                    for c in 0..<classes {
-                        let index = base + c * pixels
-                        let indicator = c == target ? 1.0 : 0.0
-                        result[index] = Float(coefficient * (Double(probabilities[index]) - indicator))
+        let inputGradient = OperationProfile.measure("cross-entropy backward") {
+            Tensor.filled(shape) { result in
+                nonisolated(unsafe) let result = result
+                probabilities.withUnsafeBufferPointer { probabilities in
+                    nonisolated(unsafe) let probabilities = probabilities
+                    Parallel.forEachIndex(count: batch) { n in
+                        for pixel in 0..<pixels {
+                            let target = targets[n * pixels + pixel]
+                            if target == ignoreIndex { continue }
+                            let base = n * classes * pixels + pixel
+                            let coefficient = weights[target] * scale
+                            for c in 0..<classes {
+                                let index = base + c * pixels
+                                let indicator = c == target ? 1.0 : 0.0
+                                result[index] = Float(coefficient * (Double(probabilities[index]) - indicator))
+                            }
+                        }
                     }
                 }
             }

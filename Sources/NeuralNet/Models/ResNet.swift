@@ -117,7 +117,7 @@ public final class ResNet: Module, Layer {
         precondition(
             input.shape.count == 4 && input.shape[1] == configuration.inputChannels,
             "This ResNet takes [batch, \(configuration.inputChannels), height, width], not \(input.shape).")
-        let stem = try maxpool(try relu(try bn1(try conv1(input))))
+        let stem = try maxpool(try bn1(try conv1(input), fusingReLU: true))
         return try stages.reduce(stem) { value, stage in try stage(value) }
     }
 
@@ -158,8 +158,8 @@ public final class BasicBlock: Module, Layer {
 
     /// relu(residual(`input`) + shortcut(`input`)).
     public func callAsFunction(_ input: Variable) throws -> Variable {
-        let residual = try bn2(try conv2(try relu(try bn1(try conv1(input)))))
-        return try relu(residual + (try downsample.map { try $0(input) } ?? input))
+        let residual = try bn2(try conv2(try bn1(try conv1(input), fusingReLU: true)))
+        return addReLU(residual, try downsample.map { try $0(input) } ?? input)
     }
 }
 
@@ -200,9 +200,9 @@ public final class Bottleneck: Module, Layer {
 
     /// relu(residual(`input`) + shortcut(`input`)).
     public func callAsFunction(_ input: Variable) throws -> Variable {
-        let reduced = try relu(try bn2(try conv2(try relu(try bn1(try conv1(input))))))
+        let reduced = try bn2(try conv2(try bn1(try conv1(input), fusingReLU: true)), fusingReLU: true)
         let residual = try bn3(try conv3(reduced))
-        return try relu(residual + (try downsample.map { try $0(input) } ?? input))
+        return addReLU(residual, try downsample.map { try $0(input) } ?? input)
     }
 }
 

@@ -17,3 +17,15 @@ public func sigmoid(_ input: Variable) throws -> Variable {
         [try device.sigmoidBackward(gradient, output: output)]
     }
 }
+
+/// max(`lhs` + `rhs`, 0) elementwise (a residual connection and its ReLU, in one pass); both inputs receive the
+/// output gradient where the output is positive. Swift loops over the threads, in the layout of `lhs`.
+public func addReLU(_ lhs: Variable, _ rhs: Variable) -> Variable {
+    precondition(lhs.shape == rhs.shape, "Cannot add values of shapes \(lhs.shape) and \(rhs.shape).")
+    let device = CPUDevice.shared
+    let output = device.addReLU(lhs.value, rhs.value)
+    return Variable(output, inputs: [lhs, rhs]) { gradient, _ in
+        let inputGradient = device.reluBackward(gradient, output: output)
+        return [inputGradient, inputGradient]
+    }
+}

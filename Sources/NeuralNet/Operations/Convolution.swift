@@ -8,6 +8,12 @@ public func conv2d(
     _ input: Variable, weight: Variable, bias: Variable? = nil, options: ConvolutionOptions = ConvolutionOptions()
 ) throws -> Variable {
     let device = CPUDevice.shared
+    if weight.isLeaf && weight.requiresGrad && GradientMode.isEnabled && weight.value.layout.isRowMajor {
+        // A trained weight is kept in the convolution's own layout: no reorder for the forward pass, none for its
+        // gradient, and the optimizer updates it in that layout.
+        weight.value = try device.convolutionWeightsInPreferredLayout(
+            weight.value, inputShape: input.shape, options: options, hasBias: bias != nil)
+    }
     let (x, w) = (input.value, weight.value)
     let output = try device.convolution2D(x, weight: w, bias: bias?.value, options: options)
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
@@ -19,7 +25,8 @@ public func conv2d(
         var biasGradient: Tensor?
         if needed[1] || needed.count > 2 && needed[2] {
             (weightGradient, biasGradient) = try device.convolution2DBackwardWeights(
-                gradient, input: x, weightShape: w.shape, options: options, withBias: needed.count > 2)
+                gradient, input: x, weightShape: w.shape, options: options, withBias: needed.count > 2,
+                weightLayout: w.layout)
         }
         return [inputGradient, weightGradient] + (needed.count > 2 ? [biasGradient] : [])
     }

@@ -35,3 +35,36 @@ public func batchNormInference(
         return [gradients.input, gradients.scale, gradients.shift]
     }
 }
+
+/// `relu(batchNormTraining(…).output)` in one oneDNN pass (`dnnl_fuse_norm_relu`), with the batch `mean` and biased
+/// `variance` for the running statistics; the gradient goes through both. oneDNN both ways.
+public func batchNormReLUTraining(
+    _ input: Variable, scale: Variable, shift: Variable, epsilon: Float
+) throws -> (output: Variable, mean: Tensor, variance: Tensor) {
+    let device = CPUDevice.shared
+    let (x, gamma) = (input.value, scale.value)
+    let (output, mean, variance, mask) = try device.batchNormReLUTraining(
+        x, scale: gamma, shift: shift.value, epsilon: epsilon)
+    let result = Variable(output, inputs: [input, scale, shift]) { gradient, _ in
+        let gradients = try device.batchNormReLUBackward(
+            gradient, input: x, scale: gamma, mean: mean, variance: variance, reluMask: mask, epsilon: epsilon)
+        return [gradients.input, gradients.scale, gradients.shift]
+    }
+    return (result, mean, variance)
+}
+
+/// `relu(batchNormInference(…))`; without gradient recording (inference) one oneDNN pass
+/// (`dnnl_fuse_norm_relu`), else the two operations.
+public func batchNormReLUInference(
+    _ input: Variable, scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float
+) throws -> Variable {
+    guard !GradientMode.isEnabled else {
+        return try relu(
+            try batchNormInference(input, scale: scale, shift: shift, mean: mean, variance: variance, epsilon: epsilon))
+    }
+    let output = try CPUDevice.shared.batchNormReLUInference(
+        input.value, scale: scale.value, shift: shift.value, mean: mean, variance: variance, epsilon: epsilon)
+    return Variable(output, inputs: [input, scale, shift]) { _, _ in
+        preconditionFailure("No graph is recorded without gradients.")
+    }
+}

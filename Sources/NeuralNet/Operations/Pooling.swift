@@ -35,8 +35,13 @@ public func avgPool2d(
 public func globalAveragePool(_ input: Variable) -> Variable {
     let device = CPUDevice.shared
     let inputShape = input.shape
-    return Variable(device.globalAveragePool(input.value), inputs: [input]) { gradient, _ in
-        [device.globalAveragePoolBackward(gradient, inputShape: inputShape)]
+    let output = OperationProfile.measure("global average pool") { device.globalAveragePool(input.value) }
+    return Variable(output, inputs: [input]) { gradient, _ in
+        [
+            OperationProfile.measure("global average pool backward") {
+                device.globalAveragePoolBackward(gradient, inputShape: inputShape)
+            }
+        ]
     }
 }
 

@@ -5,8 +5,9 @@ import TensorCore
 public func concatenateChannels(_ inputs: [Variable]) -> Variable {
     let device = CPUDevice.shared
     let sizes = inputs.map { $0.shape.count >= 2 ? $0.shape[1] : 0 }
-    return Variable(device.concatenateChannels(inputs.map(\.value)), inputs: inputs) { gradient, _ in
-        device.splitChannels(gradient, sizes: sizes)
+    let output = OperationProfile.measure("concatenate") { device.concatenateChannels(inputs.map(\.value)) }
+    return Variable(output, inputs: inputs) { gradient, _ in
+        OperationProfile.measure("split") { device.splitChannels(gradient, sizes: sizes) }
     }
 }
 
@@ -15,8 +16,15 @@ public func concatenateChannels(_ inputs: [Variable]) -> Variable {
 public func resizeNearest(_ input: Variable, height: Int, width: Int) throws -> Variable {
     let device = CPUDevice.shared
     let inputShape = input.shape
-    return Variable(try device.resizeNearest(input.value, height: height, width: width), inputs: [input]) {
-        gradient, _ in [try device.resizeNearestBackward(gradient, inputShape: inputShape)]
+    let output = try OperationProfile.measure("resize nearest") {
+        try device.resizeNearest(input.value, height: height, width: width)
+    }
+    return Variable(output, inputs: [input]) { gradient, _ in
+        [
+            try OperationProfile.measure("resize nearest backward") {
+                try device.resizeNearestBackward(gradient, inputShape: inputShape)
+            }
+        ]
     }
 }
 

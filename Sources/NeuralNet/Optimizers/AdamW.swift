@@ -63,6 +63,10 @@ public final class AdamW: Optimizer {
 
     /// Updates every parameter that requires a gradient and has one, in place.
     public func step() {
+        OperationProfile.measure("AdamW step") { stepParameters() }
+    }
+
+    private func stepParameters() {
         let beta1 = momentum
         for group in groups {
             let (learningRate, weightDecay) = (group.learningRate, group.weightDecay)
@@ -70,7 +74,9 @@ public final class AdamW: Optimizer {
                 let key = ObjectIdentifier(parameter)
                 var state =
                     states.removeValue(forKey: key)
-                    ?? State(step: 0, firstMoment: .zeros(parameter.shape), secondMoment: .zeros(parameter.shape))
+                    ?? State(
+                        step: 0, firstMoment: .zeros(like: parameter.value), secondMoment: .zeros(like: parameter.value)
+                    )
                 state.step += 1
                 let t = Double(state.step)
                 let decay = Float(1 - learningRate * weightDecay)
@@ -79,17 +85,25 @@ public final class AdamW: Optimizer {
                 let (b2, eps) = (Float(beta2), Float(epsilon))
                 // 1 − β in Double, as PyTorch passes these Python floats to its kernels.
                 let (oneMinusB1, oneMinusB2) = (Float(1 - beta1), Float(1 - beta2))
-                gradient.withUnsafeBufferPointer { g in
-                    state.firstMoment.withUnsafeMutableBufferPointer { m in
-                        state.secondMoment.withUnsafeMutableBufferPointer { v in
+                // Elementwise in the parameter's stored layout (a convolution weight may be blocked; padding stays 0).
+                let gradient = gradient.inLayout(of: parameter.value)
+                state.firstMoment = state.firstMoment.inLayout(of: parameter.value)
+                state.secondMoment = state.secondMoment.inLayout(of: parameter.value)
+                gradient.withUnsafeStoredScalars { g in
+                    state.firstMoment.withUnsafeMutableStoredScalars { m in
+                        state.secondMoment.withUnsafeMutableStoredScalars { v in
                             // In place: the storage is unique once the graph that read it is released.
-                            parameter.value.withUnsafeMutableBufferPointer { p in
-                                for i in p.indices {
-                                    p[i] *= decay
-                                    // PyTorch's lerp: m + (1 − β1)·(g − m).
-                                    m[i] += oneMinusB1 * (g[i] - m[i])
-                                    v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i]
-                                    p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2Root + eps))
+                            parameter.value.withUnsafeMutableStoredScalars { p in
+                                // Elementwise, so the threads' chunks are independent.
+                                nonisolated(unsafe) let (g, m, v, p) = (g, m, v, p)
+                                Parallel.forEachChunk(count: p.count) { range in
+                                    for i in range {
+                                        p[i] *= decay
+                                        // PyTorch's lerp: m + (1 − β1)·(g − m).
+                                        m[i] += oneMinusB1 * (g[i] - m[i])
+                                        v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i]
+                                        p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2Root + eps))
+                                    }
                                 }
                             }
                         }

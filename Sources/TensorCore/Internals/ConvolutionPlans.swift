@@ -53,14 +53,11 @@ extension DNNLPlan {
 
         switch key.pass {
         case .forward:
-            var arguments: [(argument: Int32, direction: Direction, plain: dnnl_memory_desc_t)] = [
-                (DNNL_ARG_SRC, .input, try plainMemoryDescriptor(key.inputShape)),
-                (DNNL_ARG_WEIGHTS, .input, try plainMemoryDescriptor(key.weightShape)),
+            var arguments: [(argument: Int32, direction: Direction, shape: [Int])] = [
+                (DNNL_ARG_SRC, .input, key.inputShape), (DNNL_ARG_WEIGHTS, .input, key.weightShape),
             ]
-            if key.hasBias {
-                arguments.append((DNNL_ARG_BIAS, .input, try plainMemoryDescriptor(outputChannels)))
-            }
-            arguments.append((DNNL_ARG_DST, .output, try plainMemoryDescriptor(key.outputShape)))
+            if key.hasBias { arguments.append((DNNL_ARG_BIAS, .input, outputChannels)) }
+            arguments.append((DNNL_ARG_DST, .output, key.outputShape))
             return try DNNLPlan(DNNLPrimitive(forward), arguments: arguments)
 
         case .backwardData:
@@ -76,9 +73,8 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(descriptor, hint: forward),
                 arguments: [
-                    (DNNL_ARG_DIFF_DST, .input, try plainMemoryDescriptor(key.outputShape)),
-                    (DNNL_ARG_WEIGHTS, .input, try plainMemoryDescriptor(key.weightShape)),
-                    (DNNL_ARG_DIFF_SRC, .output, try plainMemoryDescriptor(key.inputShape)),
+                    (DNNL_ARG_DIFF_DST, .input, key.outputShape), (DNNL_ARG_WEIGHTS, .input, key.weightShape),
+                    (DNNL_ARG_DIFF_SRC, .output, key.inputShape),
                 ])
 
         case .backwardWeights:
@@ -92,14 +88,11 @@ extension DNNLPlan {
                         strides: strides, paddingLeft: paddingLeft, paddingRight: key.paddingRight),
                     engine.engine, hint: forward.handle),
                 engine: engine)
-            var arguments: [(argument: Int32, direction: Direction, plain: dnnl_memory_desc_t)] = [
-                (DNNL_ARG_SRC, .input, try plainMemoryDescriptor(key.inputShape)),
-                (DNNL_ARG_DIFF_DST, .input, try plainMemoryDescriptor(key.outputShape)),
-                (DNNL_ARG_DIFF_WEIGHTS, .output, try plainMemoryDescriptor(key.weightShape)),
+            var arguments: [(argument: Int32, direction: Direction, shape: [Int])] = [
+                (DNNL_ARG_SRC, .input, key.inputShape), (DNNL_ARG_DIFF_DST, .input, key.outputShape),
+                (DNNL_ARG_DIFF_WEIGHTS, .output, key.weightShape),
             ]
-            if key.hasBias {
-                arguments.append((DNNL_ARG_DIFF_BIAS, .output, try plainMemoryDescriptor(outputChannels)))
-            }
+            if key.hasBias { arguments.append((DNNL_ARG_DIFF_BIAS, .output, outputChannels)) }
             return try DNNLPlan(DNNLPrimitive(descriptor, hint: forward), arguments: arguments)
         }
     }

@@ -27,13 +27,15 @@ struct EltwiseKey: Hashable {
     let algorithm: Algorithm
     let backward: Bool
     let shape: [Int]
+    /// The layout of the data, which the result shares.
+    let layout: TensorLayout
 }
 
 extension DNNLPlan {
     /// Builds the oneDNN plan for an elementwise forward pass (`SRC` → `DST`) or backward pass
     /// (`SRC` or `DST`, `DIFF_DST` → `DIFF_SRC`), on row-major data of the key's shape.
     static func eltwise(_ key: EltwiseKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
-        let plain = try plainMemoryDescriptor(key.shape)
+        let plain = try key.layout.memoryDescriptor(key.shape)
         let forward = try DNNLPrimitiveDescriptor(
             dnnlPrimitiveDescCreate(
                 dnnlEltwiseForwardDescInit(algorithm: key.algorithm.dnnl, data: plain, alpha: 0, beta: 0),
@@ -41,7 +43,8 @@ extension DNNLPlan {
             engine: engine)
         guard key.backward else {
             return try DNNLPlan(
-                DNNLPrimitive(forward), arguments: [(DNNL_ARG_SRC, .input, plain), (DNNL_ARG_DST, .output, plain)])
+                DNNLPrimitive(forward),
+                arguments: [(DNNL_ARG_SRC, .input, key.shape), (DNNL_ARG_DST, .output, key.shape)])
         }
         let backward = try DNNLPrimitiveDescriptor(
             dnnlPrimitiveDescCreate(
@@ -52,8 +55,8 @@ extension DNNLPlan {
         return try DNNLPlan(
             DNNLPrimitive(backward, hint: forward),
             arguments: [
-                (key.algorithm.backwardData, .input, plain), (DNNL_ARG_DIFF_DST, .input, plain),
-                (DNNL_ARG_DIFF_SRC, .output, plain),
+                (key.algorithm.backwardData, .input, key.shape), (DNNL_ARG_DIFF_DST, .input, key.shape),
+                (DNNL_ARG_DIFF_SRC, .output, key.shape),
             ])
     }
 }

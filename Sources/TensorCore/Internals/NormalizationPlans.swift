@@ -17,7 +17,12 @@ struct BatchNormalizationKey: Hashable {
     let pass: Pass
     /// `[batch, channels, height, width]` or `[batch, channels]`.
     let shape: [Int]
+    /// The layout of the input, which the output (or input gradient) shares.
+    let layout: TensorLayout
     let epsilon: Float
+    /// Whether a ReLU follows in the same pass (`dnnl_fuse_norm_relu`): training then also writes a workspace
+    /// (where the output was positive), which the backward pass reads.
+    var fusesReLU = false
 }
 
 extension DNNLPlan {
@@ -28,10 +33,12 @@ extension DNNLPlan {
     /// DST`; backward `SRC, MEAN, VARIANCE, DIFF_DST, SCALE, SHIFT → DIFF_SRC, DIFF_SCALE, DIFF_SHIFT`. oneDNN 2.6
     /// rejects a backward execution without `SHIFT` (`invalid_arguments`), though no gradient depends on it.
     static func batchNormalization(_ key: BatchNormalizationKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
-        let data = try plainMemoryDescriptor(key.shape)
-        let channels = try plainMemoryDescriptor([key.shape[1]])
-        let affine = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+        let data = try key.layout.memoryDescriptor(key.shape)
+        let (shape, channelShape) = (key.shape, [key.shape[1]])
+        let affine =
+            dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | (key.fusesReLU ? dnnl_fuse_norm_relu.rawValue : 0)
         let given = dnnl_use_global_stats.rawValue
+        let opaque: [Int32: Form] = [DNNL_ARG_WORKSPACE: .opaque]
 
         switch key.pass {
         case .forwardTraining:
@@ -44,11 +51,11 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(forward),
                 arguments: [
-                    (DNNL_ARG_SRC, .input, data), (DNNL_ARG_SCALE, .input, channels),
-                    (DNNL_ARG_SHIFT, .input, channels),
-                    (DNNL_ARG_DST, .output, data), (DNNL_ARG_MEAN, .output, channels),
-                    (DNNL_ARG_VARIANCE, .output, channels),
-                ])
+                    (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_SCALE, .input, channelShape),
+                    (DNNL_ARG_SHIFT, .input, channelShape),
+                    (DNNL_ARG_DST, .output, shape), (DNNL_ARG_MEAN, .output, channelShape),
+                    (DNNL_ARG_VARIANCE, .output, channelShape),
+                ] + (key.fusesReLU ? [(DNNL_ARG_WORKSPACE, .output, [])] : []), forms: opaque)
 
         case .forwardInference:
             let forward = try DNNLPrimitiveDescriptor(
@@ -60,9 +67,9 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(forward),
                 arguments: [
-                    (DNNL_ARG_SRC, .input, data), (DNNL_ARG_MEAN, .input, channels),
-                    (DNNL_ARG_VARIANCE, .input, channels), (DNNL_ARG_SCALE, .input, channels),
-                    (DNNL_ARG_SHIFT, .input, channels), (DNNL_ARG_DST, .output, data),
+                    (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_MEAN, .input, channelShape),
+                    (DNNL_ARG_VARIANCE, .input, channelShape), (DNNL_ARG_SCALE, .input, channelShape),
+                    (DNNL_ARG_SHIFT, .input, channelShape), (DNNL_ARG_DST, .output, shape),
                 ])
 
         case .backward, .backwardWithRunningStatistics:
@@ -83,12 +90,13 @@ extension DNNLPlan {
             return try DNNLPlan(
                 DNNLPrimitive(backward, hint: forward),
                 arguments: [
-                    (DNNL_ARG_SRC, .input, data), (DNNL_ARG_MEAN, .input, channels),
-                    (DNNL_ARG_VARIANCE, .input, channels), (DNNL_ARG_DIFF_DST, .input, data),
-                    (DNNL_ARG_SCALE, .input, channels), (DNNL_ARG_SHIFT, .input, channels),
-                    (DNNL_ARG_DIFF_SRC, .output, data),
-                    (DNNL_ARG_DIFF_SCALE, .output, channels), (DNNL_ARG_DIFF_SHIFT, .output, channels),
-                ])
+                    (DNNL_ARG_SRC, .input, shape), (DNNL_ARG_MEAN, .input, channelShape),
+                    (DNNL_ARG_VARIANCE, .input, channelShape), (DNNL_ARG_DIFF_DST, .input, shape),
+                    (DNNL_ARG_SCALE, .input, channelShape), (DNNL_ARG_SHIFT, .input, channelShape),
+                ] + (key.fusesReLU && key.pass == .backward ? [(DNNL_ARG_WORKSPACE, .input, [])] : []) + [
+                    (DNNL_ARG_DIFF_SRC, .output, shape),
+                    (DNNL_ARG_DIFF_SCALE, .output, channelShape), (DNNL_ARG_DIFF_SHIFT, .output, channelShape),
+                ], forms: opaque)
         }
     }
 }

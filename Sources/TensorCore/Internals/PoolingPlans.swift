@@ -24,6 +24,8 @@ struct PoolingKey: Hashable {
     let backward: Bool
     /// `[batch, channels, height, width]`.
     let inputShape: [Int]
+    /// The layout of the input (the output's layout is the one oneDNN picks for it).
+    let layout: TensorLayout
     let kernel: Int
     let stride: Int
     let padding: Int
@@ -46,12 +48,12 @@ struct PoolingKey: Hashable {
 }
 
 extension DNNLPlan {
-    /// Builds the oneDNN plan for a pooling pass on row-major NCHW data (oneDNN picks `simple_nchw` for it, so no
-    /// reorders run). Operands: forward `SRC → DST` (and `WORKSPACE` for max); backward `DIFF_DST` (and `WORKSPACE`
-    /// for max) `→ DIFF_SRC`. The workspace is opaque: its descriptor is the primitive's own, so it is never reordered.
+    /// Builds the oneDNN plan for a pooling pass on data in the key's layout; the output takes the layout oneDNN
+    /// picks for it (the input's). Operands: forward `SRC → DST` (and `WORKSPACE` for max); backward `DIFF_DST`
+    /// (and `WORKSPACE` for max) `→ DIFF_SRC`. The workspace is opaque: its descriptor is the primitive's own, so it
+    /// is never reordered.
     static func pooling(_ key: PoolingKey, engine: DNNLEngine) throws(DNNLError) -> DNNLPlan {
-        let source = try plainMemoryDescriptor(key.inputShape)
-        let destination = try plainMemoryDescriptor(key.outputShape)
+        let source = try key.layout.memoryDescriptor(key.inputShape)
         let strides = [key.stride, key.stride]
         let kernel = [key.kernel, key.kernel]
         let paddingLeft = [key.padding, key.padding]
@@ -61,40 +63,33 @@ extension DNNLPlan {
         let forward = try DNNLPrimitiveDescriptor(
             dnnlPrimitiveDescCreate(
                 dnnlPoolingForwardDescInit(
-                    algorithm: key.algorithm.dnnl, source: source, destination: destination, strides: strides,
-                    kernel: kernel, paddingLeft: paddingLeft, paddingRight: paddingRight),
+                    algorithm: key.algorithm.dnnl, source: source, destination: anyMemoryDescriptor(key.outputShape),
+                    strides: strides, kernel: kernel, paddingLeft: paddingLeft, paddingRight: paddingRight),
                 engine.engine, hint: nil),
             engine: engine)
         let usesWorkspace = key.algorithm == .max
+        let opaque: [Int32: Form] = [DNNL_ARG_WORKSPACE: .opaque]
         guard key.backward else {
-            var arguments: [(argument: Int32, direction: Direction, plain: dnnl_memory_desc_t)] = [
-                (DNNL_ARG_SRC, .input, source), (DNNL_ARG_DST, .output, destination),
+            var arguments: [(argument: Int32, direction: Direction, shape: [Int])] = [
+                (DNNL_ARG_SRC, .input, key.inputShape), (DNNL_ARG_DST, .output, key.outputShape),
             ]
-            if usesWorkspace {
-                arguments.append((DNNL_ARG_WORKSPACE, .output, forward.memoryDescriptor(DNNL_ARG_WORKSPACE)))
-            }
-            return try DNNLPlan(DNNLPrimitive(forward), arguments: arguments)
+            if usesWorkspace { arguments.append((DNNL_ARG_WORKSPACE, .output, [])) }
+            return try DNNLPlan(DNNLPrimitive(forward), arguments: arguments, forms: opaque)
         }
         let backward = try DNNLPrimitiveDescriptor(
             dnnlPrimitiveDescCreate(
                 dnnlPoolingBackwardDescInit(
-                    algorithm: key.algorithm.dnnl, sourceGradient: source, destinationGradient: destination,
-                    strides: strides, kernel: kernel, paddingLeft: paddingLeft, paddingRight: paddingRight),
+                    algorithm: key.algorithm.dnnl, sourceGradient: source,
+                    destinationGradient: forward.memoryDescriptor(DNNL_ARG_DST), strides: strides, kernel: kernel,
+                    paddingLeft: paddingLeft, paddingRight: paddingRight),
                 engine.engine, hint: forward.handle),
             engine: engine)
-        var arguments: [(argument: Int32, direction: Direction, plain: dnnl_memory_desc_t)] = [
-            (DNNL_ARG_DIFF_DST, .input, destination)
+        var arguments: [(argument: Int32, direction: Direction, shape: [Int])] = [
+            (DNNL_ARG_DIFF_DST, .input, key.outputShape)
         ]
-        if usesWorkspace {
-            arguments.append((DNNL_ARG_WORKSPACE, .input, backward.memoryDescriptor(DNNL_ARG_WORKSPACE)))
-        }
-        arguments.append((DNNL_ARG_DIFF_SRC, .output, source))
-        return try DNNLPlan(DNNLPrimitive(backward, hint: forward), arguments: arguments)
-    }
-
-    /// The bytes of the primitive's workspace operand, or 0 if it has none.
-    var workspaceByteCount: Int {
-        operands.first { $0.argument == DNNL_ARG_WORKSPACE }.map { dnnlMemoryDescGetSize($0.plain) } ?? 0
+        if usesWorkspace { arguments.append((DNNL_ARG_WORKSPACE, .input, [])) }
+        arguments.append((DNNL_ARG_DIFF_SRC, .output, key.inputShape))
+        return try DNNLPlan(DNNLPrimitive(backward, hint: forward), arguments: arguments, forms: opaque)
     }
 }
 

@@ -28,7 +28,7 @@ extension DNNLPlan {
         guard key.backward else {
             return try DNNLPlan(
                 DNNLPrimitive(forward),
-                arguments: [(DNNL_ARG_SRC, .input, source), (DNNL_ARG_DST, .output, destination)])
+                arguments: [(DNNL_ARG_SRC, .input, key.inputShape), (DNNL_ARG_DST, .output, key.outputShape)])
         }
         let backward = try DNNLPrimitiveDescriptor(
             dnnlPrimitiveDescCreate(
@@ -38,7 +38,7 @@ extension DNNLPlan {
             engine: engine)
         return try DNNLPlan(
             DNNLPrimitive(backward, hint: forward),
-            arguments: [(DNNL_ARG_DIFF_DST, .input, destination), (DNNL_ARG_DIFF_SRC, .output, source)])
+            arguments: [(DNNL_ARG_DIFF_DST, .input, key.outputShape), (DNNL_ARG_DIFF_SRC, .output, key.inputShape)])
     }
 }
 
