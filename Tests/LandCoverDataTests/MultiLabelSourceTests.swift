@@ -276,6 +276,16 @@ private final class TinySource: MultiLabelSource {
         #expect(kept.labels(at: 1) == [3, 5])
     }
 
+    /// BigEarthNet v2 reference maps serve as segmentation labels: each pixel's class at the source's level.
+    @Test func v2PixelLabelsForSegmentation() throws {
+        let tree = try FakeV2Tree()
+        let source: any SegmentationSource = try BigEarthNetV2Source(
+            patches: tree.patches, referenceMaps: tree.referenceMaps, nomenclature: .corineLevel1)
+        let pixels = try source.pixelLabels(at: 0)
+        // 311 forest → 3, 512 water bodies → 5, 122 road and rail → 1, 999 (no data) → 0.
+        #expect(pixels[0] == 3 && pixels[60 * 120] == 5 && pixels[60 * 120 + 60] == 1 && pixels[119 * 120] == 0)
+    }
+
     @Test func splitFilesRejectUnknownSplitsAndContradictions() throws {
         let directory = TemporaryDirectory()
         let bad = try write("a,train\nb,holdout\n", to: "bad.csv", in: directory.url)
