@@ -131,10 +131,17 @@ public struct SafetensorsFile: Sendable, Equatable {
                 throw fail("tensor \(name) has unsupported dtype \(dtypeName)")
             }
             let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, end >= begin, dataStart + end <= data.count else {
+            guard begin >= 0, end >= begin, end <= data.count - dataStart else {
                 throw fail("tensor \(name) points outside the file (truncated?)")
             }
-            guard end - begin == shape.reduce(1, *) * dtype.size else {
+            // A hostile shape must not overflow: negative extents are refused, products are checked.
+            var bytes: Int? = shape.allSatisfy { $0 >= 0 } ? dtype.size : nil
+            for extent in shape {
+                guard let running = bytes else { break }
+                let (product, overflow) = running.multipliedReportingOverflow(by: extent)
+                bytes = overflow ? nil : product
+            }
+            guard let bytes, end - begin == bytes else {
                 throw fail("tensor \(name): \(end - begin) bytes do not match shape \(shape) of \(dtypeName)")
             }
             tensors[name] = SafetensorsEntry(
