@@ -101,14 +101,7 @@ struct BenchChipCommand: ParsableCommand {
                 report.peerStages.append(stages)
             }
         }
-        print()
-        print(report.markdown)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
-            print("\nwrote \(json)")
-        }
+        try BenchOutput.publish(report, markdown: report.markdown, json: json)
     }
 }
 
@@ -207,14 +200,7 @@ struct BenchModelCommand: ParsableCommand {
         } else {
             report.peerSkipped = "no --peer given"
         }
-        print()
-        print(report.markdown)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
-            print("\nwrote \(json)")
-        }
+        try BenchOutput.publish(report, markdown: report.markdown, json: json)
     }
 }
 
@@ -238,5 +224,18 @@ struct BenchModelRunCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    }
+}
+
+/// How every bench command ends: the Markdown table on stdout and, with `--json`, the report as JSON.
+enum BenchOutput {
+    static func publish(_ report: some Encodable, markdown: String, json: String?) throws {
+        print()
+        print(markdown)
+        guard let json else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        print("\nwrote \(json)")
     }
 }

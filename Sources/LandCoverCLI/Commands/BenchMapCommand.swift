@@ -109,14 +109,7 @@ struct BenchMapCommand: ParsableCommand {
                 output: peerModelOutput)
             report.peerModelSeconds = BenchMap.jsonLine(peerModelOutput)?["model_s"] as? Double
         }
-        print()
-        print(report.markdown)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
-            print("\nwrote \(json)")
-        }
+        try BenchOutput.publish(report, markdown: report.markdown, json: json)
     }
 }
 
