@@ -84,6 +84,8 @@ public struct NoiseReview: Codable, Sendable {
     public mutating func write(to directory: URL, source: any MultiLabelSource) throws {
         let files = FileManager.default
         let thumbnails = directory.appendingPathComponent(FileName.thumbnails)
+        // A previous review's thumbnails would mix with this one's.
+        try? files.removeItem(at: thumbnails)
         try files.createDirectory(at: thumbnails, withIntermediateDirectories: true)
         for position in candidates.indices {
             let name =

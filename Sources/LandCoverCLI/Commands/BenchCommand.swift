@@ -171,7 +171,8 @@ struct BenchModelCommand: ParsableCommand {
 
     func run() throws {
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("landcover-bench-model")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "landcover-bench-model-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let cases = models.split(separator: ",").compactMap { BenchModelCase.named(String($0)) }
         var report = BenchModelReport(ours: [], peer: [])
