@@ -168,28 +168,16 @@ public final class ClassifierTrainer {
             body: configuration, hidden: recipe.hidden, classes: data.source.nomenclature.count,
             dropout: (recipe.dropout[0], recipe.dropout[1]), using: &generator)
         if let initialWeights {
-            try model.body.load(pretrained: Self.encoderStateDict(from: initialWeights), strict: true)
+            // An encoder, classifier or segmenter checkpoint, or a torchvision state dict: the body's own entries.
+            let stateDict: [String: Tensor]
+            do {
+                stateDict = try SafetensorsFile(contentsOf: initialWeights).stateDict()
+            } catch {
+                throw TrainingError("\(error)")
+            }
+            try model.body.load(pretrained: model.body.ownEntries(of: stateDict), strict: true)
         }
         return model
-    }
-
-    /// The ResNet body tensors (torchvision keys) of an encoder checkpoint, a classifier checkpoint (`body.*` or
-    /// torchvision keys), a segmenter checkpoint (`encoder.*`) or a plain torchvision state dict; `fc.*` is left out.
-    static func encoderStateDict(from url: URL) throws -> [String: Tensor] {
-        let file: SafetensorsFile
-        do {
-            file = try SafetensorsFile(contentsOf: url)
-        } catch {
-            throw TrainingError("\(error)")
-        }
-        var stateDict = file.stateDict()
-        for prefix in ["body.", "encoder."] where stateDict.keys.contains(where: { $0.hasPrefix(prefix) }) {
-            stateDict = Dictionary(
-                uniqueKeysWithValues: stateDict.compactMap { key, value in
-                    key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
-                })
-        }
-        return stateDict.filter { !$0.key.hasPrefix("fc.") }
     }
 
     /// The model's checkpoint metadata.

@@ -105,17 +105,7 @@ struct TrainClassifierCommand: ParsableCommand {
             "training on \(trainingData.train.count) images, validating on \(trainingData.validation.count); "
                 + "\(source.nomenclature.id), \(trainer.totalEpochs) epochs of \(trainer.batchesPerEpoch) batches")
         trainer.progress = TrainSegmenterCommand.progressPrinter(jsonProgress: common.jsonProgress)
-        let log = try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs)
-        for epoch in log.epochs {
-            var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
-            if let loss = epoch.validationLoss, let micro = epoch.f1Micro, let samples = epoch.f1Samples {
-                line += String(format: " · validation loss %.4f · F1 micro %.3f samples %.3f", loss, micro, samples)
-            }
-            print(line)
-        }
-        print(
-            log.complete
-                ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
+        common.summarize(try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs), out: out)
     }
 }
 
@@ -217,19 +207,7 @@ struct TrainSegmenterCommand: ParsableCommand {
             "training on \(trainer.data.train.count) images, validating on \(trainer.data.validation.count); "
                 + "\(source.nomenclature.id), \(decoder), \(trainer.totalEpochs) epochs")
         trainer.progress = Self.progressPrinter(jsonProgress: common.jsonProgress)
-        let log = try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs)
-        for epoch in log.epochs {
-            var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
-            if let loss = epoch.validationLoss, let accuracy = epoch.pixelAccuracy, let iou = epoch.meanIoU {
-                line += String(
-                    format: " · validation loss %.4f · pixel accuracy %.1f %% · mean IoU %.3f", loss, accuracy * 100,
-                    iou)
-            }
-            print(line)
-        }
-        print(
-            log.complete
-                ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
+        common.summarize(try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs), out: out)
     }
 
     /// A progress callback drawing one bar per epoch phase.
@@ -264,4 +242,23 @@ struct TrainingRunOptions: ParsableArguments {
 
     @Flag(help: "Report progress as JSON lines even on a terminal.")
     var jsonProgress = false
+
+    /// Prints one line per epoch (losses and the validation scores the trainer recorded) and where the model is.
+    func summarize(_ log: TrainingLog, out: String) {
+        for epoch in log.epochs {
+            var line = String(format: "epoch %2d %@ train loss %.4f", epoch.epoch, epoch.stage, epoch.trainLoss)
+            if let loss = epoch.validationLoss, let micro = epoch.f1Micro, let samples = epoch.f1Samples {
+                line += String(format: " · validation loss %.4f · F1 micro %.3f samples %.3f", loss, micro, samples)
+            }
+            if let loss = epoch.validationLoss, let accuracy = epoch.pixelAccuracy, let iou = epoch.meanIoU {
+                line += String(
+                    format: " · validation loss %.4f · pixel accuracy %.1f %% · mean IoU %.3f", loss, accuracy * 100,
+                    iou)
+            }
+            print(line)
+        }
+        print(
+            log.complete
+                ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
+    }
 }

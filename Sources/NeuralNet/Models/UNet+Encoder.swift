@@ -48,12 +48,17 @@ extension ResNetSegmenter {
     /// outside the encoder (`fc.*`, `head.*`, a decoder) are ignored; a missing encoder key or a shape mismatch
     /// is an error and changes nothing. The stem is adapted to the encoder's bands as above.
     public func transferEncoder(from stateDict: [String: Tensor]) throws {
-        try encoder.load(pretrained: Self.encoderStateDict(stateDict, for: encoder), strict: true)
+        try encoder.load(pretrained: encoder.ownEntries(of: stateDict), strict: true)
     }
+}
 
-    /// The entries of `stateDict` that belong to `encoder`, under its own (torchvision) keys.
-    static func encoderStateDict(_ stateDict: [String: Tensor], for encoder: ResNet) -> [String: Tensor] {
-        let keys = encoder.namedStateEntries().map(\.name)
+extension ResNet {
+    /// The entries of `stateDict` that belong to this network, under its own (torchvision) keys: found as they are,
+    /// behind `body.` (a `FastaiClassifier`) or `encoder.` (a segmenter), or under fastai v1's own keys (`0.0.weight`
+    /// …). Other keys (`fc.*`, heads, decoders) are left out; missing ones are simply absent, so a strict load names
+    /// them.
+    public func ownEntries(of stateDict: [String: Tensor]) -> [String: Tensor] {
+        let keys = namedStateEntries().map(\.name)
         let prefix = ["body.", "encoder."].first { prefix in stateDict.keys.contains { $0.hasPrefix(prefix) } }
         var result: [String: Tensor] = [:]
         for key in keys {
