@@ -23,6 +23,8 @@ let package = Package(
         // Debian's libdnnl-dev ships no .pc file: the module map names `link "dnnl"` (and libgomp, its OpenMP).
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Open MPI's C binding; Debian's `ompi-c.pc` gives its include and library folders.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: Geospatial I/O
         .target(name: "GeoRaster", dependencies: ["CGDAL"]),
@@ -36,11 +38,16 @@ let package = Package(
         // MARK: Models: autodiff, layers, ResNet, U-Net, optimizers, checkpoints
         .target(name: "NeuralNet", dependencies: ["TensorCore"]),
 
+        // MARK: Process groups: MPI under mpirun, a world of one otherwise
+        .target(name: "Cluster", dependencies: ["CMPI"]),
+
         // MARK: Metrics (no dependencies)
         .target(name: "Metrics"),
 
         // MARK: Training: classifier and segmenter trainers, evaluation, label-noise review
-        .target(name: "Training", dependencies: ["LandCoverData", "NeuralNet", "TensorCore", "Metrics", "GeoRaster"]),
+        .target(
+            name: "Training",
+            dependencies: ["LandCoverData", "NeuralNet", "TensorCore", "Metrics", "GeoRaster", "Cluster"]),
 
         // MARK: Maps: prediction, COG writer, styles, STAC, change
         .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
@@ -58,7 +65,7 @@ let package = Package(
             name: "LandCoverCLI",
             dependencies: [
                 "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline", "TensorCore", "Mapping", "Metrics", "Training",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Cluster", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "landcover", dependencies: ["LandCoverCLI"]),
@@ -70,6 +77,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "LandCoverData", "NeuralNet", "Metrics", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "TestSupport"]),
         .testTarget(

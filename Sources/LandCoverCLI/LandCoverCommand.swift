@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 
 #if canImport(Glibc)
@@ -13,19 +14,24 @@ public struct LandCoverCommand: ParsableCommand {
         subcommands: [
             SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self, RunCommand.self,
             TrainCommand.self, EvaluateCommand.self, NoiseCommand.self, MapCommand.self, ChangeCommand.self,
-            ImportWeightsCommand.self, ForwardCommand.self, BenchCommand.self,
+            ImportWeightsCommand.self, ForwardCommand.self, BenchCommand.self, ClusterCheckCommand.self,
         ]
     )
 
     public init() {}
 
-    /// Parses and runs a subcommand; Foundation's file errors are reported as one readable line.
+    /// Parses and runs a subcommand; Foundation's file errors are reported as one readable line. In a job of several
+    /// MPI ranks an error ends the whole job (`MPI_Abort`): the other ranks would otherwise wait for this one forever.
     public static func main(_ arguments: [String]? = nil) {
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
-            exit(withError: ReadableError.isFoundationError(error) ? ReadableError(error) : error)
+            let readable = ReadableError.isFoundationError(error) ? ReadableError(error) : error
+            if let world = Cluster.existingWorld, world.size > 1 {
+                world.abort("Error: rank \(world.rank) of \(world.size): \(message(for: readable))")
+            }
+            exit(withError: readable)
         }
     }
 }

@@ -61,6 +61,21 @@ public enum Executables {
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
     }
 
+    /// The options every test passes to Open MPI's `mpirun`, in one place (see Docs/scaling.md): CI and the
+    /// developers' machines run as root in a container with 2 cores, so root must be allowed and more ranks than
+    /// cores permitted; shared memory (`vader`) and loopback (`self`) are the only transports a one-machine job needs.
+    public static let mpirunOptions = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader"]
+
+    /// Runs `processes` copies of `executable` under `mpirun` (which must be installed: `make deps` brings
+    /// `openmpi-bin`) and waits for the job.
+    public static func mpirun(
+        processes: Int, _ executable: URL, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> Result {
+        let launcher = try #require(onPath("mpirun"), "mpirun is not installed (apt package openmpi-bin)")
+        return try run(
+            launcher, mpirunOptions + ["-np", "\(processes)", executable.path] + arguments, environment: environment)
+    }
+
     /// A program on PATH, if present.
     public static func onPath(_ name: String) -> URL? {
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
@@ -78,12 +93,17 @@ public enum Executables {
         public var error: String
     }
 
-    /// Runs `executable` with `arguments` and waits for it.
+    /// Runs `executable` with `arguments` (and `environment` added to this process's) and waits for it.
     @discardableResult
-    public static func run(_ executable: URL, _ arguments: [String]) throws -> Result {
+    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> Result
+    {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output
