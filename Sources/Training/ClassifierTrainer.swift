@@ -66,6 +66,8 @@ public final class ClassifierTrainer {
     public let initialWeights: URL?
     /// Called after every batch.
     public var progress: ((TrainingProgress) -> Void)?
+    /// How each step's batch is divided over MPI ranks and accumulated micro-batches (one of each by default).
+    public var parallelism = DataParallelism()
 
     /// A trainer; checks the recipe and that there is something to train on.
     public init(data: TrainingData, recipe: ClassifierRecipe, output: URL, initialWeights: URL? = nil) throws {
@@ -94,10 +96,14 @@ public final class ClassifierTrainer {
         ].filter { $0.epochs > 0 }
     }
 
+    /// The recipe's strings for the fingerprint and checkpoints, with the number of micro-batches per step when
+    /// several.
+    var recipeStrings: [String: String] { parallelism.recipeStrings(recipe.metadataStrings) }
+
     /// The log of this run when `output` holds it finished, else nil.
     public func finishedLog() -> TrainingLog? {
         TrainingLoop.finishedLog(
-            kind: "classifier", recipe: recipe.metadataStrings, data: data, initialWeights: initialWeights,
+            kind: "classifier", recipe: recipeStrings, data: data, initialWeights: initialWeights,
             output: output)
     }
 
@@ -114,9 +120,10 @@ public final class ClassifierTrainer {
     /// done (for jobs with a wall-time limit) and a later call continues it.
     @discardableResult
     public func run(overwrite: Bool = false, epochLimit: Int? = nil) throws -> TrainingLog {
+        try parallelism.validate(batchSize: recipe.batchSize)
         let log = try TrainingLoop.openLog(
-            kind: "classifier", recipe: recipe.metadataStrings, data: data, initialWeights: initialWeights,
-            output: output, overwrite: overwrite)
+            kind: "classifier", recipe: recipeStrings, data: data, initialWeights: initialWeights,
+            output: output, overwrite: overwrite, group: parallelism.group)
         if log.complete { return log }
 
         let model = try makeModel()
@@ -156,6 +163,7 @@ public final class ClassifierTrainer {
                 },
             metadata: { [self] log, record in metadata(log: log, record: record) })
         loop.progress = progress
+        loop.parallelism = parallelism
         return try loop.run(log: log, epochLimit: epochLimit)
     }
 
@@ -188,7 +196,7 @@ public final class ClassifierTrainer {
                 resnet: Checkpoint.resNetConfiguration(named: recipe.architecture, inputChannels: log.bands.count)!,
                 classes: data.source.nomenclature.count, hidden: recipe.hidden),
             bands: log.bands, normalization: .init(mean: log.normalization.mean, std: log.normalization.std),
-            nomenclature: .init(data.source.nomenclature), task: .classification, recipe: recipe.metadataStrings,
+            nomenclature: .init(data.source.nomenclature), task: .classification, recipe: recipeStrings,
             metrics: record.metrics, codeVersion: log.codeVersion)
     }
 }

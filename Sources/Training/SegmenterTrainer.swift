@@ -112,6 +112,8 @@ public final class SegmenterTrainer {
     public let encoderWeights: URL?
     /// Called after every batch.
     public var progress: ((TrainingProgress) -> Void)?
+    /// How each step's batch is divided over MPI ranks and accumulated micro-batches (one of each by default).
+    public var parallelism = DataParallelism()
 
     /// A trainer on `source`'s own split (see `TrainingData`).
     public init(source: any SegmentationSource, recipe: SegmenterRecipe, output: URL, encoderWeights: URL? = nil) throws
@@ -157,10 +159,14 @@ public final class SegmenterTrainer {
         .filter { $0.epochs > 0 }
     }
 
+    /// The recipe's strings for the fingerprint and checkpoints, with the number of micro-batches per step when
+    /// several.
+    var recipeStrings: [String: String] { parallelism.recipeStrings(recipe.metadataStrings) }
+
     /// The log of this run when `output` holds it finished, else nil.
     public func finishedLog() -> TrainingLog? {
         TrainingLoop.finishedLog(
-            kind: "segmenter", recipe: recipe.metadataStrings, data: data, initialWeights: encoderWeights,
+            kind: "segmenter", recipe: recipeStrings, data: data, initialWeights: encoderWeights,
             output: output)
     }
 
@@ -170,9 +176,10 @@ public final class SegmenterTrainer {
     /// Trains (resuming a stopped run); see `ClassifierTrainer.run`.
     @discardableResult
     public func run(overwrite: Bool = false, epochLimit: Int? = nil) throws -> TrainingLog {
+        try parallelism.validate(batchSize: recipe.batchSize)
         let log = try TrainingLoop.openLog(
-            kind: "segmenter", recipe: recipe.metadataStrings, data: data, initialWeights: encoderWeights,
-            output: output, overwrite: overwrite)
+            kind: "segmenter", recipe: recipeStrings, data: data, initialWeights: encoderWeights,
+            output: output, overwrite: overwrite, group: parallelism.group)
         if log.complete { return log }
 
         let configuration = try encoderConfiguration()
@@ -218,6 +225,7 @@ public final class SegmenterTrainer {
                 metadata(log: log, record: record, configuration: configuration)
             })
         loop.progress = progress
+        loop.parallelism = parallelism
         return try loop.run(log: log, epochLimit: epochLimit)
     }
 
@@ -261,7 +269,7 @@ public final class SegmenterTrainer {
         return CheckpointMetadata(
             architecture: architecture, bands: log.bands,
             normalization: .init(mean: log.normalization.mean, std: log.normalization.std),
-            nomenclature: .init(source.nomenclature), task: .segmentation, recipe: recipe.metadataStrings,
+            nomenclature: .init(source.nomenclature), task: .segmentation, recipe: recipeStrings,
             metrics: record.metrics, codeVersion: log.codeVersion)
     }
 }

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import LandCoverData
 import Metrics
@@ -105,6 +106,12 @@ struct OptimizerSettings: Codable, Equatable, Hashable, Sendable {
 ///
 /// Everything random is drawn from generators derived from the seed and the epoch, so a run interrupted after any
 /// epoch and resumed ends with exactly the model an uninterrupted run gives.
+///
+/// With `parallelism` of several slots (ranks of an MPI job and/or accumulated micro-batches), each step's batch
+/// is cut into equal micro-batches, gradients are averaged over them (`GradientAverager`), batch-norm statistics are
+/// kept per slot and averaged at the end of each epoch (`BatchNormReplicas`), and dropout is reseeded for every
+/// micro-batch from the seed, the epoch, the step and the slot. Only rank 0 validates and writes files; the other
+/// ranks read the same files when a run resumes.
 final class TrainingLoop {
     /// File names inside the output directory.
     enum FileName {
@@ -134,6 +141,8 @@ final class TrainingLoop {
     /// The checkpoint metadata after an epoch.
     let metadata: (_ log: TrainingLog, _ record: EpochRecord) -> CheckpointMetadata
     var progress: ((TrainingProgress) -> Void)?
+    /// How each step's batch is divided over ranks and micro-batches.
+    var parallelism = DataParallelism()
 
     init(
         output: URL, model: any Layer, groups: [[Variable]], stages: [TrainingStage], settings: OptimizerSettings,
@@ -187,9 +196,11 @@ final class TrainingLoop {
     func run(log start: TrainingLog, epochLimit: Int?) throws -> TrainingLog {
         var log = start
         if log.complete { return log }
+        try parallelism.validate(batchSize: batchSize)
+        let writes = parallelism.group.isRoot
         let files = FileManager.default
         let checkpoints = output.appendingPathComponent(FileName.checkpoints)
-        try files.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        if writes { try files.createDirectory(at: checkpoints, withIntermediateDirectories: true) }
         let logURL = output.appendingPathComponent(FileName.log)
         var epoch = 0
         for stage in stages {
@@ -218,17 +229,21 @@ final class TrainingLoop {
                     epoch: number, stage: stage.name,
                     trainLoss: try trainEpoch(
                         optimizer: optimizer, schedule: schedule, firstStep: stageEpoch * stepsPerEpoch, epoch: number))
-                if let validate {
+                if let validate, writes {
                     let wasTraining = model.isTraining
                     model.eval()
                     defer { model.train(wasTraining) }
                     try validate(number, &record)
                 }
                 record.seconds = (ContinuousClock.now - clock).seconds
-                try saveEpoch(optimizer: optimizer, log: log, record: record, into: checkpoints)
+                if writes { try saveEpoch(optimizer: optimizer, log: log, record: record, into: checkpoints) }
                 log.epochs.append(record)
-                try Self.write(log, to: logURL)
+                if writes { try Self.write(log, to: logURL) }
             }
+        }
+        guard writes else {
+            log.complete = true
+            return log
         }
 
         let last = checkpoints.appendingPathComponent(FileName.epoch(log.epochs.count))
@@ -249,25 +264,57 @@ final class TrainingLoop {
     /// One epoch of optimiser steps; returns the mean loss.
     private func trainEpoch(optimizer: AdamW, schedule: OneCycleSchedule, firstStep: Int, epoch: Int) throws -> Double {
         model.train()
+        // Every rank draws the whole order and every image's symmetry, then takes its own slices.
         var generator = SeededGenerator(seed: Self.mix(seed, UInt64(epoch)))
         let order = TrainingData.shuffled(trainIndices, using: &generator)
         let epochBatches = ImageBatches.partition(order, batchSize: batchSize, dropLast: true)
+        let divided = parallelism.slots > 1
+        let microBatch = batchSize / parallelism.slots
+        let averager = GradientAverager(parallelism)
+        let statistics = BatchNormReplicas(model: model, parallelism: parallelism)
+        statistics.reset()
+        let dropouts = model.namedModules().compactMap { $0.module as? Dropout }
         var total = 0.0
         for (index, indices) in epochBatches.enumerated() {
             let symmetries = augment ? indices.map { _ in Dihedral.random(using: &generator) } : []
             schedule.apply(to: optimizer, step: min(firstStep + index, schedule.totalSteps - 1))
             optimizer.clearGradients()
-            let loss = try batchLoss(indices, symmetries)
-            try loss.backward()
+            var stepLoss = 0.0
+            if divided {
+                for (local, slot) in parallelism.localSlots.enumerated() {
+                    let range = (slot * microBatch)..<((slot + 1) * microBatch)
+                    statistics.activate(local)
+                    for (number, dropout) in dropouts.enumerated() {
+                        dropout.generator = SeededGenerator(
+                            seed: Self.mix(
+                                Self.mix(Self.mix(seed, UInt64(epoch)), UInt64(index)), UInt64(slot << 16 | number)))
+                    }
+                    let loss = try batchLoss(Array(indices[range]), symmetries.isEmpty ? [] : Array(symmetries[range]))
+                    try loss.backward()
+                    stepLoss += Double(loss.value.scalars[0])
+                }
+                stepLoss = try averager.average(model.parameters, localLoss: stepLoss)
+            } else {
+                let loss = try batchLoss(indices, symmetries)
+                try loss.backward()
+                stepLoss = Double(loss.value.scalars[0])
+            }
             optimizer.step()
-            total += Double(loss.value.scalars[0])
+            stepsTaken += 1
+            killHook.afterStep(stepsTaken)
+            total += stepLoss
             progress?(
                 TrainingProgress(
                     epoch: epoch, epochs: totalEpochs, phase: "train", batch: index + 1, batches: epochBatches.count,
                     loss: total / Double(index + 1)))
         }
+        try statistics.average()
         return total / Double(max(epochBatches.count, 1))
     }
+
+    /// Optimiser steps this process has taken in this run (for the test hook).
+    private var stepsTaken = 0
+    private lazy var killHook = KillHook(rank: parallelism.group.rank)
 
     /// Writes the epoch's model checkpoint, then the optimiser and dropout state.
     private func saveEpoch(optimizer: AdamW, log: TrainingLog, record: EpochRecord, into directory: URL) throws {
@@ -360,15 +407,27 @@ final class TrainingLoop {
 
     /// The log of the run `kind`/`recipe`/`data`/`initialWeights` in `output`: the existing one (to resume or
     /// return), or a fresh one with normalisation computed from the training images.
+    ///
+    /// In a job of several ranks, rank 0 looks first (and removes another run with `overwrite`); the others read
+    /// the log once it has, so that every rank starts from the same state.
     static func openLog(
         kind: String, recipe: [String: String], data: TrainingData, initialWeights: URL?, output: URL,
-        overwrite: Bool
+        overwrite: Bool, group: any ProcessGroup = SingleProcess()
     ) throws -> TrainingLog {
         let fingerprint = try fingerprint(kind: kind, recipe: recipe, data: data, initialWeights: initialWeights)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        return try existingLog(in: output, fingerprint: fingerprint, overwrite: overwrite)
-            ?? freshLog(
-                kind: kind, fingerprint: fingerprint, recipe: recipe, data: data, initialWeights: initialWeights)
+        func open() throws -> TrainingLog {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            return try existingLog(in: output, fingerprint: fingerprint, overwrite: overwrite)
+                ?? freshLog(
+                    kind: kind, fingerprint: fingerprint, recipe: recipe, data: data, initialWeights: initialWeights)
+        }
+        if group.isRoot {
+            let log = try open()
+            try group.barrier()
+            return log
+        }
+        try group.barrier()
+        return try open()
     }
 
     /// The finished log of that run in `output`, or nil.

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import LandCoverData
+import TensorCore
 import Training
 
 /// `landcover train`: train the classifier (and, later in the chain, the segmenter).
@@ -101,11 +103,10 @@ struct TrainClassifierCommand: ParsableCommand {
         let trainer = try ClassifierTrainer(
             data: trainingData, recipe: recipe(), output: URL(fileURLWithPath: out),
             initialWeights: weights.map { URL(fileURLWithPath: $0) })
-        print(
-            "training on \(trainingData.train.count) images, validating on \(trainingData.validation.count); "
+        try common.train(
+            trainer, out: out,
+            header: "training on \(trainingData.train.count) images, validating on \(trainingData.validation.count); "
                 + "\(source.nomenclature.id), \(trainer.totalEpochs) epochs of \(trainer.batchesPerEpoch) batches")
-        trainer.progress = TrainSegmenterCommand.progressPrinter(jsonProgress: common.jsonProgress)
-        common.summarize(try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs), out: out)
     }
 }
 
@@ -203,11 +204,10 @@ struct TrainSegmenterCommand: ParsableCommand {
         let trainer = try SegmenterTrainer(
             source: source, recipe: recipe(), output: URL(fileURLWithPath: out),
             encoderWeights: encoder.map { URL(fileURLWithPath: $0) })
-        print(
-            "training on \(trainer.data.train.count) images, validating on \(trainer.data.validation.count); "
+        try common.train(
+            trainer, out: out,
+            header: "training on \(trainer.data.train.count) images, validating on \(trainer.data.validation.count); "
                 + "\(source.nomenclature.id), \(decoder), \(trainer.totalEpochs) epochs")
-        trainer.progress = Self.progressPrinter(jsonProgress: common.jsonProgress)
-        common.summarize(try trainer.run(overwrite: common.overwrite, epochLimit: common.stopAfterEpochs), out: out)
     }
 
     /// A progress callback drawing one bar per epoch phase.
@@ -243,6 +243,55 @@ struct TrainingRunOptions: ParsableArguments {
     @Flag(help: "Report progress as JSON lines even on a terminal.")
     var jsonProgress = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Micro-batches per step on each process, run one after another with gradients accumulated.",
+            discussion: """
+                Under `mpirun -np N` every step's batch is split over the N ranks (data parallelism) and each \
+                rank's share again into this many micro-batches; one process with --accumulate N computes what N \
+                ranks do.
+                """))
+    var accumulate = 1
+
+    @Option(help: "Compute threads per process (default: 2, or the cores per rank under mpirun).")
+    var threads: Int?
+
+    func validate() throws {
+        guard accumulate >= 1 else { throw ValidationError("--accumulate must be at least 1, not \(accumulate)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+    }
+
+    /// The division of each step over this job's ranks and `--accumulate`; also sets the compute threads (under
+    /// `mpirun`, the machine's cores shared among the ranks started on it, unless `--threads`).
+    func parallelism() -> DataParallelism {
+        let world = Cluster.world
+        let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
+        if let threads {
+            setThreads(threads)
+        } else if world.size > 1 {
+            setThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1)))
+        }
+        return DataParallelism(group: world, accumulation: accumulate)
+    }
+
+    /// Trains with this job's division of each step: rank 0 prints `header` (with the division when there is one),
+    /// progress and the summary; the other ranks print nothing.
+    func train(_ trainer: some CommandLineTrainer, out: String, header: String) throws {
+        let parallelism = parallelism()
+        trainer.parallelism = parallelism
+        let root = parallelism.group.isRoot
+        if root {
+            let division =
+                parallelism.slots > 1
+                ? "; each step in \(parallelism.slots) micro-batches (\(parallelism.group.size) processes × "
+                    + "\(parallelism.accumulation) accumulated, \(threadCount) threads each)" : ""
+            print(header + division)
+            trainer.progress = TrainSegmenterCommand.progressPrinter(jsonProgress: jsonProgress)
+        }
+        let log = try trainer.run(overwrite: overwrite, epochLimit: stopAfterEpochs)
+        if root { summarize(log, out: out) }
+    }
+
     /// Prints one line per epoch (losses and the validation scores the trainer recorded) and where the model is.
     func summarize(_ log: TrainingLog, out: String) {
         for epoch in log.epochs {
@@ -262,3 +311,13 @@ struct TrainingRunOptions: ParsableArguments {
                 ? "wrote \(out)/model.safetensors" : "stopped after \(log.epochs.count) epochs; rerun to resume")
     }
 }
+
+/// What `TrainingRunOptions.train` needs of a trainer.
+protocol CommandLineTrainer: AnyObject {
+    var parallelism: DataParallelism { get set }
+    var progress: ((TrainingProgress) -> Void)? { get set }
+    func run(overwrite: Bool, epochLimit: Int?) throws -> TrainingLog
+}
+
+extension ClassifierTrainer: CommandLineTrainer {}
+extension SegmenterTrainer: CommandLineTrainer {}
