@@ -75,15 +75,21 @@ final class GradientAverager {
         var filled = 0
         func flush() throws {
             guard !pending.isEmpty else { return }
-            try bucket.withUnsafeMutableBufferPointer {
-                try parallelism.group.allReduce(UnsafeMutableBufferPointer(rebasing: $0[..<filled]), .sum)
+            try OperationProfile.measure("gradient all-reduce") {
+                try bucket.withUnsafeMutableBufferPointer {
+                    try parallelism.group.allReduce(UnsafeMutableBufferPointer(rebasing: $0[..<filled]), .sum)
+                }
             }
             var offset = 0
             for parameter in pending {
-                let shape = parameter.grad!.shape
-                let count = parameter.grad!.count
-                parameter.grad = Tensor(shape: shape, scalars: bucket[offset..<(offset + count)].map { $0 * scale })
-                offset += count
+                var mean = Tensor.zeros(parameter.grad!.shape)
+                mean.withUnsafeMutableBufferPointer { target in
+                    bucket.withUnsafeBufferPointer { sums in
+                        for index in target.indices { target[index] = sums[offset + index] * scale }
+                    }
+                }
+                parameter.grad = mean
+                offset += mean.count
             }
             pending.removeAll(keepingCapacity: true)
             filled = 0

@@ -293,7 +293,10 @@ final class TrainingLoop {
                     try loss.backward()
                     stepLoss += Double(loss.value.scalars[0])
                 }
-                stepLoss = try averager.average(model.parameters, localLoss: stepLoss)
+                let localLoss = stepLoss
+                stepLoss = try OperationProfile.measure("gradient averaging (buckets + all-reduce)") {
+                    try averager.average(model.parameters, localLoss: localLoss)
+                }
             } else {
                 let loss = try batchLoss(indices, symmetries)
                 try loss.backward()
