@@ -35,7 +35,7 @@ public struct Tensor: Sendable {
     }
 
     /// This tensor with its scalars in row-major order: itself when it already is, else a reordered copy.
-    var rowMajor: Tensor {
+    public var rowMajor: Tensor {
         layout == .rowMajor ? self : CPUDevice.shared.reorderedToRowMajor(self)
     }
 
