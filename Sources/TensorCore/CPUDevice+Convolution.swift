@@ -4,9 +4,12 @@ extension CPUDevice {
     /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) of `input` `[batch, inChannels, height, width]`
     /// with `weight` `[outChannels, inChannels, kernelHeight, kernelWidth]` plus `bias` `[outChannels]`, giving
     /// `[batch, outChannels, outHeight, outWidth]`. Runs oneDNN's convolution forward primitive; the output keeps
-    /// the layout oneDNN chose (blocked), and an input in another layout is reordered first.
+    /// the layout oneDNN chose (blocked), and an input in another layout is reordered first. With `fusingReLU`
+    /// the result is max(·, 0), applied by the same primitive (an eltwise post-op; inference only, since the
+    /// backward pass needs the value before the ReLU).
     public func convolution2D(
-        _ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: ConvolutionOptions = ConvolutionOptions()
+        _ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: ConvolutionOptions = ConvolutionOptions(),
+        fusingReLU: Bool = false
     ) throws(DNNLError) -> Tensor {
         let outputShape = options.outputShape(input: input.shape, weight: weight.shape)
         if let bias {
@@ -19,7 +22,7 @@ extension CPUDevice {
             ?? input
         let key = ConvolutionKey(
             pass: .forward, inputShape: input.shape, weightShape: weight.shape,
-            options: geometry?.options ?? options, hasBias: bias != nil)
+            options: geometry?.options ?? options, hasBias: bias != nil, fusesReLU: fusingReLU)
         let output = try run(.convolution(key), [input, weight] + (bias.map { [$0] } ?? []))[0]
         assert(output.shape == outputShape)
         return output

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A Float32 tensor: a shape and contiguous scalars with value semantics (copy-on-write).
 ///
 /// A 4-D image tensor is `[batch, channels, height, width]` (NCHW) and a convolution weight is
@@ -33,7 +35,7 @@ public struct Tensor: Sendable {
     }
 
     /// This tensor with its scalars in row-major order: itself when it already is, else a reordered copy.
-    var rowMajor: Tensor {
+    public var rowMajor: Tensor {
         layout == .rowMajor ? self : CPUDevice.shared.reorderedToRowMajor(self)
     }
 
@@ -165,6 +167,19 @@ public struct Tensor: Sendable {
     }
 }
 
+/// What a tensor's scalars are at one moment: equal stamps mean the same storage, not written in between. A value
+/// derived from a tensor (a convolution weight with a batch norm folded in) keeps the stamp to tell whether it is
+/// still current, without holding the tensor (which would make the next in-place write copy it).
+public struct TensorStamp: Hashable, Sendable {
+    let storage: UInt64
+    let version: UInt64
+}
+
+extension Tensor {
+    /// The stamp of the scalars as they are now.
+    public var stamp: TensorStamp { TensorStamp(storage: storage.serial, version: storage.version) }
+}
+
 extension Tensor: Equatable {
     /// Tensors are equal when their shapes and all their scalars are equal.
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
@@ -217,6 +232,10 @@ final class TensorStorage: @unchecked Sendable {
     /// Counts the writes through a `Tensor` (each starts with `makeUnique`), so that a copy of these scalars in
     /// another layout (a reordered convolution weight) can tell whether it is still current.
     var version: UInt64 = 0
+    /// Unique over the process's lifetime (unlike the object's address, which a later storage may reuse).
+    let serial = TensorStorage.serials.wrappingAdd(1, ordering: .relaxed).newValue
+
+    private static let serials = Atomic<UInt64>(0)
 
     /// Allocates `count` scalars without initialising them.
     init(uninitializedCount count: Int) {

@@ -67,6 +67,16 @@ struct ConvolutionCase: Sendable, CustomTestStringConvertible {
         expectClose(output, expected, rtol: 1e-4, atol: 1e-5)
     }
 
+    /// The ReLU post-op (inference): max(convolution, 0) from the same primitive.
+    @Test(arguments: cases) func fusedReLUMatchesReference(_ c: ConvolutionCase) throws {
+        let (input, weight, bias, _) = c.tensors(seed: 14)
+        let output = try CPUDevice.shared.convolution2D(
+            input, weight: weight, bias: bias, options: c.options, fusingReLU: true)
+        let expected = Reference.convolution2D(input, weight: weight, bias: bias, options: c.options)
+        #expect(expected.scalars.contains { $0 < 0 }, "the case must have negative outputs to clip")
+        expectClose(output, expected.mapped { max($0, 0) }, rtol: 1e-4, atol: 1e-5)
+    }
+
     @Test(arguments: cases) func backwardDataMatchesReference(_ c: ConvolutionCase) throws {
         let (_, weight, _, outputGradient) = c.tensors(seed: 12)
         let gradient = try CPUDevice.shared.convolution2DBackwardData(

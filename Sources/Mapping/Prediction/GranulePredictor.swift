@@ -50,9 +50,12 @@ public struct PredictionOptions: Sendable, Equatable, Codable {
 /// before it to restore the accumulator's overlap (its rows are not written again). Windows without a valid pixel
 /// are skipped.
 ///
+/// Reading, the network and blending overlap: the next band's strip is read on its own thread while the current
+/// band's windows run through the network, and each batch is blended on another thread while the next one runs.
+///
 /// Memory: the accumulator (4 · (classes + 1) · window · width bytes; 25 classes, 256-px windows and 10 980 px:
-/// 0.3 GB), one input strip (4 · bands · window · width), one batch and the network's activations; independent of
-/// the number of rows.
+/// 0.3 GB), two input strips (4 · bands · window · width each), two batches and the network's activations;
+/// independent of the number of rows.
 public final class GranulePredictor {
     /// The network.
     public let model: any SegmentationModel
@@ -81,11 +84,11 @@ public final class GranulePredictor {
         public var computedWindows: Int
         /// Bands found finished from an earlier run.
         public var resumedBands: Int
-        /// Seconds reading and preparing input.
+        /// Seconds reading and preparing input (the reading overlaps the network).
         public var readSeconds: Double = 0
         /// Seconds in the network.
         public var modelSeconds: Double = 0
-        /// Seconds in softmax, blending, levels and band files.
+        /// Seconds in softmax, blending, levels and band files (the blending overlaps the network).
         public var blendSeconds: Double = 0
     }
 
@@ -157,54 +160,55 @@ public final class GranulePredictor {
         let rampY = WindowLayout.ramp(length: windowHeight, overlap: min(options.overlap, windowHeight - 1))
         let rampX = WindowLayout.ramp(length: windowWidth, overlap: min(options.overlap, windowWidth - 1))
         let plane = windowHeight * width
-        var accumulator = [Float](repeating: 0, count: classes * plane)
-        var weights = [Float](repeating: 0, count: plane)
-        var strip = [Float](repeating: 0, count: bandCount * plane)
-        var valid = [Bool](repeating: false, count: plane)
-        var base: Int?
+        let sums = BlendBuffers(classes: classes, plane: plane)
         let blender = WindowBlender(classes: classes, width: windowWidth)
         let finaliser = LevelFinaliser(hierarchy: hierarchy, levels: options.levels, confidence: options.confidence)
+        let planesPerBand = planesPerBand
         let clock = ContinuousClock()
+        let first = max(0, done - 1)
+        // Three threads of work overlap. This one prepares windows and runs the network; the reader reads up to
+        // two bands ahead; the blending thread owns the accumulator: it blends each batch, shifts it between
+        // bands and writes each finished band, in order, while the network runs on.
+        let reader = StripReader(source: source, bandCount: bandCount, plane: plane)
+        let blending = DispatchQueue(label: "landcover.map.blend")
+        let inFlight = DispatchSemaphore(value: 4)  // batches of logits waiting to be blended
+        // However the run ends, nothing is still writing bands or reading the source when it returns or throws.
+        defer {
+            blending.sync {}
+            reader.drain()
+        }
+        func rows(of band: Int) -> Range<Int> { rowStarts[band]..<(rowStarts[band] + windowHeight) }
+        for band in first..<min(first + StripReader.ahead, bands.count) {
+            reader.start(rows: rows(of: band), band: band)
+        }
+        var base: Int?
+        var reported = done
 
-        for index in max(0, done - 1)..<bands.count {
+        for index in first..<bands.count {
             let top = rowStarts[index]
+            let strip = try reader.wait(band: index)
+            if index + StripReader.ahead < bands.count {
+                reader.start(rows: rows(of: index + StripReader.ahead), band: index + StripReader.ahead)
+            }
+            try sums.check()
             // Keep the rows this band shares with the previous one, clear the rest.
             let carried = base.map { max(0, $0 + windowHeight - top) } ?? 0
             let shift = (top - (base ?? top)) * width
-            accumulator.withUnsafeMutableBufferPointer { values in
-                for c in 0..<classes {
-                    let start = values.baseAddress! + c * plane
-                    if carried > 0 && shift > 0 { memmove(start, start + shift, carried * width * 4) }
-                    (start + carried * width).update(repeating: 0, count: plane - carried * width)
-                }
-            }
-            weights.withUnsafeMutableBufferPointer { values in
-                let start = values.baseAddress!
-                if carried > 0 && shift > 0 { memmove(start, start + shift, carried * width * 4) }
-                (start + carried * width).update(repeating: 0, count: plane - carried * width)
-            }
+            blending.async { sums.shift(by: shift, keeping: carried * width) }
             base = top
-
-            var started = clock.now
-            try strip.withUnsafeMutableBufferPointer { input in
-                try valid.withUnsafeMutableBufferPointer { valid in
-                    try source.read(rows: top..<(top + windowHeight), input: input, valid: valid)
-                }
-            }
-            result.readSeconds += (clock.now - started).seconds
 
             // Windows with at least one valid pixel, in batches.
             let columns = columnStarts.filter { column in
                 (0..<windowHeight).contains { row in
-                    valid[(row * width + column)..<(row * width + column + windowWidth)].contains(true)
+                    strip.valid[(row * width + column)..<(row * width + column + windowWidth)].contains(true)
                 }
             }
             for batchStart in stride(from: 0, to: columns.count, by: options.batchSize) {
                 let batch = Array(columns[batchStart..<min(columns.count, batchStart + options.batchSize)])
-                started = clock.now
+                var started = clock.now
                 var input = [Float](repeating: 0, count: batch.count * bandCount * windowHeight * windowWidth)
                 input.withUnsafeMutableBufferPointer { input in
-                    strip.withUnsafeBufferPointer { strip in
+                    strip.input.withUnsafeBufferPointer { strip in
                         var target = 0
                         for column in batch {
                             for band in 0..<bandCount {
@@ -221,50 +225,68 @@ public final class GranulePredictor {
                 result.readSeconds += (clock.now - started).seconds
                 started = clock.now
                 let logits = try model.logits(
-                    Tensor(shape: [batch.count, bandCount, windowHeight, windowWidth], scalars: input))
+                    Tensor(shape: [batch.count, bandCount, windowHeight, windowWidth], scalars: input)
+                ).rowMajor
                 result.modelSeconds += (clock.now - started).seconds
                 precondition(
                     logits.shape == [batch.count, classes, windowHeight, windowWidth],
                     "The model gave \(logits.shape) for \(batch.count) windows of \(windowHeight)×\(windowWidth).")
-                started = clock.now
-                logits.withUnsafeBufferPointer { logits in
-                    accumulator.withUnsafeMutableBufferPointer { accumulator in
-                        weights.withUnsafeMutableBufferPointer { weights in
+                inFlight.wait()
+                blending.async {
+                    defer { inFlight.signal() }
+                    yieldToTheNetwork()
+                    let started = clock.now
+                    sums.add { accumulator, weights in
+                        logits.withUnsafeBufferPointer { logits in
                             for (k, column) in batch.enumerated() {
                                 blender.add(
                                     logits: logits.baseAddress! + k * classes * windowHeight * windowWidth,
                                     height: windowHeight, rampY: rampY, rampX: rampX,
-                                    into: accumulator.baseAddress! + column, weights: weights.baseAddress! + column,
+                                    into: accumulator + column, weights: weights + column,
                                     planeStride: plane, rowStride: width)
                             }
                         }
                     }
+                    sums.busySeconds += (clock.now - started).seconds
                 }
-                result.blendSeconds += (clock.now - started).seconds
                 result.computedWindows += batch.count
             }
             // The band before the resume point only restores the overlap.
-            guard index >= done else { continue }
-
-            started = clock.now
-            let rows = bands[index].rows.count
-            var bytes = [UInt8](repeating: 0, count: planesPerBand * rows * width)
-            accumulator.withUnsafeBufferPointer { accumulator in
-                weights.withUnsafeBufferPointer { weights in
-                    valid.withUnsafeBufferPointer { valid in
-                        bytes.withUnsafeMutableBufferPointer { bytes in
-                            finaliser.finalise(
-                                rows: rows, width: width, accumulator: accumulator.baseAddress!, planeStride: plane,
-                                weights: weights.baseAddress!, valid: valid.baseAddress!, into: bytes.baseAddress!)
+            if index >= done {
+                let (band, valid, progressRecord) = (
+                    bands[index], strip.valid,
+                    Progress(runKey: key, bandCount: bands.count, bandsDone: index + 1)
+                )
+                blending.async {
+                    let started = clock.now
+                    var bytes = [UInt8](repeating: 0, count: planesPerBand * band.rows.count * width)
+                    sums.add { accumulator, weights in
+                        valid.withUnsafeBufferPointer { valid in
+                            bytes.withUnsafeMutableBufferPointer { bytes in
+                                finaliser.finalise(
+                                    rows: band.rows.count, width: width, accumulator: accumulator,
+                                    planeStride: plane, weights: weights, valid: valid.baseAddress!,
+                                    into: bytes.baseAddress!)
+                            }
                         }
                     }
+                    sums.record {
+                        try Self.write(Data(bytes), to: band.url)
+                        try Self.writeProgress(progressRecord, work: work)
+                    }
+                    sums.busySeconds += (clock.now - started).seconds
                 }
             }
-            try write(Data(bytes), to: bands[index].url)
-            try writeProgress(Progress(runKey: key, bandCount: bands.count, bandsDone: index + 1), work: work)
-            result.blendSeconds += (clock.now - started).seconds
-            progress(index + 1, bands.count)
+            for finished in reported..<sums.bandsWritten(after: done) {
+                progress(finished + 1, bands.count)
+                reported = finished + 1
+            }
         }
+        blending.sync {}
+        try sums.check()
+        for finished in reported..<sums.bandsWritten(after: done) { progress(finished + 1, bands.count) }
+        result.blendSeconds += sums.busySeconds
+        result.readSeconds += reader.busySeconds
         return result
     }
 
@@ -314,14 +336,14 @@ public final class GranulePredictor {
         return 0
     }
 
-    private func writeProgress(_ progress: Progress, work: URL) throws {
+    private static func writeProgress(_ progress: Progress, work: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try write(try encoder.encode(progress), to: work.appendingPathComponent("progress.json"))
+        try Self.write(try encoder.encode(progress), to: work.appendingPathComponent("progress.json"))
     }
 
     /// Writes `data` durably: a temporary file, fsync, rename (so a crash leaves the old file or the new one).
-    private func write(_ data: Data, to url: URL) throws {
+    private static func write(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw Self.systemError(url) }
@@ -357,5 +379,150 @@ extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+}
+
+/// Lowers the calling thread's priority (only its own) to the least, nice 19, so that the reading and blending
+/// threads mostly run while the network's threads leave a core idle. oneDNN's OpenMP threads busy-wait at their
+/// barriers: a thread of equal priority that takes a core from one of them stalls the whole convolution. The
+/// thread id comes from /proc/thread-self (Glibc's module exports neither `gettid` nor `syscall`).
+private func yieldToTheNetwork() {
+    guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
+        let thread = link.split(separator: "/").last.flatMap({ id_t($0) })
+    else { return }
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, 19)
+}
+
+/// The strip accumulator `[classes, window, width]` and weight sums of `GranulePredictor`, written by the blending
+/// thread and, between bands, by the caller once the blending queue is drained.
+private final class BlendBuffers: @unchecked Sendable {
+    private var accumulator: [Float]
+    private var weights: [Float]
+    private let classes: Int
+    private let plane: Int
+    /// Seconds the blending thread worked.
+    var busySeconds: Double = 0
+    private let lock = NSLock()
+    /// Guarded by `lock`: bands written by the blending thread, and its first error (it writes nothing after).
+    private var written = 0
+    private var failure: (any Error)?
+
+    init(classes: Int, plane: Int) {
+        self.classes = classes
+        self.plane = plane
+        accumulator = [Float](repeating: 0, count: classes * plane)
+        weights = [Float](repeating: 0, count: plane)
+    }
+
+    /// Moves every plane's values `offset` scalars up, keeping the first `kept` after the move, and zeroes the rest.
+    func shift(by offset: Int, keeping kept: Int) {
+        add { accumulator, weights in
+            for start in (0..<classes).map({ accumulator + $0 * plane }) + [weights] {
+                if kept > 0 && offset > 0 { memmove(start, start + offset, kept * 4) }
+                (start + kept).update(repeating: 0, count: plane - kept)
+            }
+        }
+    }
+
+    /// Runs `write` (a band's files) unless an earlier one failed, counting the bands written and keeping the error.
+    func record(_ write: () throws -> Void) {
+        guard lock.withLock({ failure == nil }) else { return }
+        do {
+            try write()
+            lock.withLock { written += 1 }
+        } catch {
+            lock.withLock { failure = error }
+        }
+    }
+
+    /// The index after the last band written so far, when the run started at band `first`.
+    func bandsWritten(after first: Int) -> Int { lock.withLock { first + written } }
+
+    /// Throws the blending thread's first error, if any.
+    func check() throws {
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+
+    /// Calls `body` with the accumulator and the weights.
+    func add<Result>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Result) rethrows
+        -> Result
+    {
+        try accumulator.withUnsafeMutableBufferPointer { accumulator in
+            try weights.withUnsafeMutableBufferPointer { weights in
+                try body(accumulator.baseAddress!, weights.baseAddress!)
+            }
+        }
+    }
+}
+
+/// Reads bands' strips on its own thread, up to `ahead` bands before the caller, each into its own buffer.
+private final class StripReader: @unchecked Sendable {
+    /// One band's input `[bands, window, width]` and validity `[window, width]`.
+    struct Strip {
+        var input: [Float]
+        var valid: [Bool]
+    }
+
+    /// A buffer and the state of the read into it; the reading thread and the caller hand it over with `done`.
+    private final class Slot: @unchecked Sendable {
+        var input: [Float]
+        var valid: [Bool]
+        var error: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+
+        init(input: [Float], valid: [Bool]) {
+            self.input = input
+            self.valid = valid
+        }
+    }
+
+    /// Bands read ahead of the one in use.
+    static let ahead = 2
+    private let source: any PredictionSource
+    private let queue = DispatchQueue(label: "landcover.map.read")
+    private let slots: [Slot]
+    /// Written on the reading thread only.
+    private var readSeconds: Double = 0
+
+    init(source: any PredictionSource, bandCount: Int, plane: Int) {
+        self.source = source
+        slots = (0...Self.ahead).map { _ in
+            Slot(input: [Float](repeating: 0, count: bandCount * plane), valid: [Bool](repeating: false, count: plane))
+        }
+    }
+
+    /// Seconds the reading thread worked, once the reads started so far are done.
+    var busySeconds: Double { queue.sync { readSeconds } }
+
+    /// Returns once the reads started so far are done.
+    func drain() { queue.sync {} }
+
+    /// Starts reading `rows` for `band` into its buffer (band modulo the buffer count).
+    func start(rows: Range<Int>, band: Int) {
+        let slot = slots[band % slots.count]
+        queue.async { [self] in
+            yieldToTheNetwork()
+            let started = ContinuousClock.now
+            do {
+                try slot.input.withUnsafeMutableBufferPointer { input in
+                    try slot.valid.withUnsafeMutableBufferPointer { valid in
+                        try source.read(rows: rows, input: input, valid: valid)
+                    }
+                }
+                slot.error = nil
+            } catch {
+                slot.error = error
+            }
+            readSeconds += (ContinuousClock.now - started).seconds
+            slot.done.signal()
+        }
+    }
+
+    /// The strip of `band` once its read is done; a failed read throws its error.
+    func wait(band: Int) throws -> Strip {
+        let slot = slots[band % slots.count]
+        slot.done.wait()
+        if let error = slot.error { throw error }
+        return Strip(input: slot.input, valid: slot.valid)
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import TensorCore
 
 /// Batch normalisation over channels (PyTorch's `_BatchNorm`), with learned `weight` (γ) and `bias` (β) and the
@@ -25,6 +26,8 @@ public class BatchNorm: Module, Layer {
     public let epsilon: Float
     /// The input rank: 4 for `BatchNorm2d`, 2 for `BatchNorm1d`.
     let inputRank: Int
+    /// The preceding convolution with this layer folded in, for inference (`convolutionBatchNorm`).
+    let fold = Mutex<FoldedConvolution?>(nil)
 
     init(features: Int, momentum: Float, epsilon: Float, inputRank: Int) {
         precondition(features > 0, "Batch normalisation needs at least one feature.")

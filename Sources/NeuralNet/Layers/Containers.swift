@@ -15,12 +15,19 @@ public final class Sequential: Module, Layer {
         layers.enumerated().map { (String($0.offset), $0.element as Module) }
     }
 
-    /// `input` through every layer in turn; a batch norm followed by a ReLU runs as one fused pass.
+    /// `input` through every layer in turn; a convolution followed by a batch norm (and a ReLU) runs as
+    /// `convolutionBatchNorm`, and a batch norm followed by a ReLU as one fused pass.
     public func callAsFunction(_ input: Variable) throws -> Variable {
         var value = input
         var index = 0
         while index < layers.count {
-            if let norm = layers[index] as? BatchNorm, index + 1 < layers.count, layers[index + 1] is ReLU {
+            if let convolution = layers[index] as? Conv2d, index + 1 < layers.count,
+                let norm = layers[index + 1] as? BatchNorm2d
+            {
+                let relu = index + 2 < layers.count && layers[index + 2] is ReLU
+                value = try convolutionBatchNorm(value, convolution, norm, relu: relu)
+                index += relu ? 3 : 2
+            } else if let norm = layers[index] as? BatchNorm, index + 1 < layers.count, layers[index + 1] is ReLU {
                 value = try norm(value, fusingReLU: true)
                 index += 2
             } else {

@@ -117,7 +117,7 @@ public final class ResNet: Module, Layer {
         precondition(
             input.shape.count == 4 && input.shape[1] == configuration.inputChannels,
             "This ResNet takes [batch, \(configuration.inputChannels), height, width], not \(input.shape).")
-        let stem = try maxpool(try bn1(try conv1(input), fusingReLU: true))
+        let stem = try maxpool(try convolutionBatchNorm(input, conv1, bn1, relu: true))
         return try stages.reduce(stem) { value, stage in try stage(value) }
     }
 
@@ -158,7 +158,8 @@ public final class BasicBlock: Module, Layer {
 
     /// relu(residual(`input`) + shortcut(`input`)).
     public func callAsFunction(_ input: Variable) throws -> Variable {
-        let residual = try bn2(try conv2(try bn1(try conv1(input), fusingReLU: true)))
+        let first = try convolutionBatchNorm(input, conv1, bn1, relu: true)
+        let residual = try convolutionBatchNorm(first, conv2, bn2, relu: false)
         return addReLU(residual, try downsample.map { try $0(input) } ?? input)
     }
 }
@@ -200,8 +201,9 @@ public final class Bottleneck: Module, Layer {
 
     /// relu(residual(`input`) + shortcut(`input`)).
     public func callAsFunction(_ input: Variable) throws -> Variable {
-        let reduced = try bn2(try conv2(try bn1(try conv1(input), fusingReLU: true)), fusingReLU: true)
-        let residual = try bn3(try conv3(reduced))
+        let narrowed = try convolutionBatchNorm(input, conv1, bn1, relu: true)
+        let reduced = try convolutionBatchNorm(narrowed, conv2, bn2, relu: true)
+        let residual = try convolutionBatchNorm(reduced, conv3, bn3, relu: false)
         return addReLU(residual, try downsample.map { try $0(input) } ?? input)
     }
 }

@@ -9,7 +9,7 @@ extension ResNet {
         precondition(
             input.shape.count == 4 && input.shape[1] == configuration.inputChannels,
             "This ResNet takes [batch, \(configuration.inputChannels), height, width], not \(input.shape).")
-        let stem = try bn1(try conv1(input), fusingReLU: true)
+        let stem = try convolutionBatchNorm(input, conv1, bn1, relu: true)
         var features = [stem]
         var value = try maxpool(stem)
         for stage in stages {

@@ -17,6 +17,8 @@ struct ConvolutionKey: Hashable {
     let options: ConvolutionOptions
     /// Whether the forward pass adds a bias, or the backward-weights pass also computes its gradient.
     let hasBias: Bool
+    /// Whether the forward pass applies a ReLU to its result (a oneDNN eltwise post-op).
+    var fusesReLU = false
 
     /// `[batch, outChannels, outHeight, outWidth]`.
     var outputShape: [Int] { options.outputShape(input: inputShape, weight: weightShape) }
@@ -48,7 +50,7 @@ extension DNNLPlan {
                     bias: key.hasBias ? plainMemoryDescriptor(outputChannels) : nil,
                     destination: anyMemoryDescriptor(key.outputShape),
                     strides: strides, paddingLeft: paddingLeft, paddingRight: key.paddingRight),
-                engine.engine, hint: nil),
+                engine.engine, hint: nil, reluPostOp: key.fusesReLU),
             engine: engine)
 
         switch key.pass {

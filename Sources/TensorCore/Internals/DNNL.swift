@@ -156,13 +156,14 @@ func dnnlEltwiseBackwardDescInit(
     return operation
 }
 
-/// A primitive descriptor for an operation descriptor, with the forward one as a hint for backward operations.
-/// The corresponding C function is `dnnl_primitive_desc_create`.
+/// A primitive descriptor for an operation descriptor, with the forward one as a hint for backward operations,
+/// and a ReLU applied to the result when `reluPostOp`. The corresponding C function is `dnnl_primitive_desc_create`.
 func dnnlPrimitiveDescCreate<Operation>(
-    _ operation: Operation, _ engine: dnnl_engine_t, hint: dnnl_primitive_desc_t?
+    _ operation: Operation, _ engine: dnnl_engine_t, hint: dnnl_primitive_desc_t?, reluPostOp: Bool = false
 ) throws(DNNLError) -> dnnl_primitive_desc_t {
     var descriptor: dnnl_primitive_desc_t?
     let attributes = try DNNLUserScratchpadAttributes()
+    if reluPostOp { try attributes.appendReLU() }
     let status = withUnsafePointer(to: operation) {
         dnnl_primitive_desc_create(&descriptor, UnsafeRawPointer($0), attributes.handle, engine, hint)
     }
@@ -188,6 +189,18 @@ final class DNNLUserScratchpadAttributes {
     }
 
     deinit { dnnl_primitive_attr_destroy(handle) }
+
+    /// Adds a ReLU post-op (max(x, 0) on the result, in the primitive's own pass). The corresponding C functions
+    /// are `dnnl_post_ops_create`, `dnnl_post_ops_append_eltwise` and `dnnl_primitive_attr_set_post_ops` (which
+    /// copies the post-ops, so they are destroyed here).
+    func appendReLU() throws(DNNLError) {
+        var postOps: dnnl_post_ops_t?
+        try checkDNNL(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create")
+        defer { dnnl_post_ops_destroy(postOps) }
+        try checkDNNL(
+            dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "dnnl_post_ops_append_eltwise")
+        try checkDNNL(dnnl_primitive_attr_set_post_ops(handle, postOps), "dnnl_primitive_attr_set_post_ops")
+    }
 }
 
 /// The scratchpad layout a primitive descriptor needs (zero-sized when none).
