@@ -34,7 +34,7 @@ public struct MapPreviews {
         transform.pixelWidth *= Double(full.width) / Double(width)
         transform.pixelHeight *= Double(full.height) / Double(height)
         grid = RasterGrid(crsWKT: full.crsWKT, geoTransform: transform, width: width, height: height)
-        let displayWidth = min(width, 300)
+        let displayWidth = min(width, 280)
 
         if let sentinel {
             let reader = try sentinel.openReader(bands: SpectralBand.rgb)

@@ -54,7 +54,8 @@ extension ReportDocument {
         case .figures(let figures):
             var html = "<div class=\"figures\">\n"
             for figure in figures {
-                html += "<figure>"
+                // A caption wraps at its image's width rather than widening the figure.
+                html += figure.displayWidth.map { "<figure style=\"width:\($0)px\">" } ?? "<figure>"
                 switch figure.image {
                 case .svg(let svg):
                     html += svg.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -80,26 +81,31 @@ extension ReportDocument {
         dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;font-size:14px}dt{font-weight:bold}dd{margin:0}\
         .figures{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}\
         figure{margin:0;max-width:100%}figure svg,figure img{display:block;max-width:100%;height:auto;border:1px solid #eee}\
-        figure img{image-rendering:pixelated}figcaption{font-size:12px;color:#555;max-width:420px;margin-top:4px}
+        figure img{image-rendering:pixelated}figcaption{font-size:12px;color:#555;max-width:420px;margin-top:4px;overflow-wrap:anywhere}
         """
 
     /// The report as Markdown; images are referenced as `<imageFolder>/<figure file name>` and must be written
     /// there (`write(to:name:)` does).
     public func markdown(imageFolder: String) -> String {
-        var lines = ["# \(title)", "", subtitle, ""]
+        // Angle brackets would read as HTML tags, and a pipe would end a table cell.
+        func text(_ raw: String) -> String {
+            raw.replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var lines = ["# \(text(title))", "", text(subtitle), ""]
         for section in sections {
-            lines += ["## \(section.title)", ""]
+            lines += ["## \(text(section.title))", ""]
             for block in section.blocks {
                 switch block {
-                case .heading(let text):
-                    lines += ["### \(text)", ""]
-                case .paragraph(let text):
-                    lines += [text, ""]
+                case .heading(let heading):
+                    lines += ["### \(text(heading))", ""]
+                case .paragraph(let paragraph):
+                    lines += [text(paragraph), ""]
                 case .facts(let facts):
-                    lines += facts.map { "- **\($0.term)**: \($0.value)" } + [""]
+                    lines += facts.map { "- **\(text($0.term))**: \(text($0.value))" } + [""]
                 case .table(let table):
                     func row(_ cells: [String]) -> String {
-                        "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ")
+                        "| "
+                            + cells.map { text($0).replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ")
                             + " |"
                     }
                     lines.append(row(table.header))
@@ -108,9 +114,10 @@ extension ReportDocument {
                     lines += table.rows.map(row) + [""]
                 case .figures(let figures):
                     for figure in figures {
-                        let alt = figure.caption.replacingOccurrences(of: "]", with: ")")
-                            .replacingOccurrences(of: "[", with: "(")
-                        lines += ["![\(alt)](\(imageFolder)/\(figure.fileName))", "", "*\(figure.caption)*", ""]
+                        let caption = text(figure.caption)
+                        let alt = caption.replacingOccurrences(of: "]", with: ")").replacingOccurrences(
+                            of: "[", with: "(")
+                        lines += ["![\(alt)](\(imageFolder)/\(figure.fileName))", "", "*\(caption)*", ""]
                     }
                 }
             }

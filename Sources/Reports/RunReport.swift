@@ -301,8 +301,8 @@ public enum RunReport {
                 ReportFigure(
                     name: "noise-\(String(format: "%03d", candidate.rank))",
                     caption: "#\(candidate.rank) \(candidate.identifier), loss "
-                        + String(format: "%.3f", candidate.loss) + ". Labels: "
-                        + list(candidate.labels) + ". Predicted: " + list(candidate.predicted) + ".",
+                        + String(format: "%.3f", candidate.loss) + ". CORINE: " + list(candidate.labels)
+                        + ". Doubted: " + list(candidate.missing) + ".",
                     image: .png(png), displayWidth: 160))
         }
         var blocks: [ReportBlock] = [
@@ -313,11 +313,11 @@ public enum RunReport {
                     + "): candidates for mislabelled CORINE polygons (the paper's Fig. 5)."),
             .table(
                 ReportTable(
-                    header: ["Rank", "Image", "Loss", "Labels", "Predicted", "Doubted", "Added"],
+                    header: ["Rank", "Image", "Loss", "CORINE labels", "Doubted (not predicted)", "Added (predicted)"],
                     rows: review.candidates.map {
                         [
                             "\($0.rank)", $0.identifier, String(format: "%.4f", $0.loss), list($0.labels),
-                            list($0.predicted), list($0.missing), list($0.added),
+                            list($0.missing), list($0.added),
                         ]
                     }, numeric: [0, 2])),
         ]
