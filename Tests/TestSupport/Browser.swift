@@ -57,7 +57,8 @@ public enum Browser {
             to: checked, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: checked) }
         let common = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--no-first-run",
             "--user-data-dir=\(work.path("profile"))", "--window-size=\(width),\(height)",
             "--virtual-time-budget=10000",
         ]
