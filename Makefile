@@ -1,6 +1,6 @@
 # landcover — the two set-up commands are `make demo` and `make test`.
 SHELL := /bin/bash
-APT_PACKAGES := pkg-config libgdal-dev libproj-dev libopenblas-dev libdnnl-dev gdal-bin openmpi-bin libopenmpi-dev
+APT_PACKAGES := pkg-config libgdal-dev libproj-dev libopenblas-dev libdnnl-dev gdal-bin openmpi-bin libopenmpi-dev chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_RELEASE := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing

@@ -52,11 +52,14 @@ let package = Package(
         // MARK: Maps: prediction, COG writer, styles, STAC, change
         .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
 
+        // MARK: Reports: HTML and Markdown from a run's outputs (tables, SVG plots, PNG map previews)
+        .target(name: "Reports", dependencies: ["Metrics", "Training", "Mapping", "LandCoverData", "GeoRaster"]),
+
         // MARK: Pipelines
         .target(
             name: "Pipeline",
             dependencies: [
-                "LandCoverData", "Training", "Mapping", "NeuralNet", "GeoRaster",
+                "LandCoverData", "Training", "Mapping", "Reports", "NeuralNet", "GeoRaster",
                 .product(name: "Yams", package: "Yams"),
             ]),
 
@@ -64,8 +67,8 @@ let package = Package(
         .target(
             name: "LandCoverCLI",
             dependencies: [
-                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline", "TensorCore", "Mapping", "Metrics", "Training",
-                "Cluster", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "GeoRaster", "LandCoverData", "NeuralNet", "Pipeline", "Reports", "TensorCore", "Mapping", "Metrics",
+                "Training", "Cluster", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "landcover", dependencies: ["LandCoverCLI"]),
@@ -83,7 +86,9 @@ let package = Package(
         .testTarget(
             name: "MappingTests",
             dependencies: ["Mapping", "LandCoverData", "GeoRaster", "NeuralNet", "TensorCore", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "LandCoverData", "TestSupport"]),
+        .testTarget(
+            name: "ReportsTests", dependencies: ["Reports", "Metrics", "GeoRaster", "LandCoverData", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Reports", "LandCoverData", "TestSupport"]),
         .testTarget(
             name: "LandCoverCLITests",
             dependencies: [

@@ -14,7 +14,8 @@ public struct LandCoverCommand: ParsableCommand {
         subcommands: [
             SampleDataCommand.self, InfoCommand.self, ChipCommand.self, StatsCommand.self, RunCommand.self,
             TrainCommand.self, EvaluateCommand.self, NoiseCommand.self, MapCommand.self, ChangeCommand.self,
-            ImportWeightsCommand.self, ForwardCommand.self, BenchCommand.self, ClusterCheckCommand.self,
+            ReportCommand.self, ImportWeightsCommand.self, ForwardCommand.self, BenchCommand.self,
+            ClusterCheckCommand.self,
         ]
     )
 

@@ -23,7 +23,8 @@ public struct Heatmap: Sendable {
         let n = labels.count
         let cell = n > 20 ? 18.0 : 34.0
         let margin = (left: 70.0, top: 86.0)
-        let width = margin.left + cell * Double(n) + 20
+        // Wide enough for the title when there are few classes.
+        let width = max(margin.left + cell * Double(n) + 20, 20 + 7.5 * Double(title.count))
         let height = margin.top + cell * Double(n) + 40
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \

@@ -54,13 +54,7 @@ public struct LineChart: Sendable {
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotWidth }
         func py(_ y: Double) -> Double { top + (1 - (y - yMin) / (yMax - yMin)) * plotHeight }
 
-        var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-            viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="20" font-size="14" font-weight="bold">\(escapeXML(title))</text>
-
-            """
+        var svg = ChartFrame.open(width: width, height: height, title: title, titleX: left, fontSize: 12)
         for tick in yTicks {
             let y = py(tick)
             svg += "<line x1=\"\(left)\" y1=\"\(f(y))\" x2=\"\(left + plotWidth)\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
@@ -73,12 +67,9 @@ public struct LineChart: Sendable {
             svg +=
                 "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\">\(Self.label(tick))</text>\n"
         }
-        svg +=
-            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
-        svg +=
-            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
-        svg +=
-            "<text transform=\"translate(16 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel))</text>\n"
+        svg += ChartFrame.box(
+            left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight, height: height, xLabel: xLabel,
+            yLabel: yLabel)
         for (number, line) in series.enumerated() {
             var path = ""
             var pen = false
@@ -121,6 +112,35 @@ public struct LineChart: Sendable {
     }
 
     private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// The parts the charts share: the opening `<svg>` with its white background and title, and the plot frame with
+/// its axis labels.
+enum ChartFrame {
+    /// The opening of a chart's SVG document.
+    static func open(width: Double, height: Double, title: String, titleX: Double, fontSize: Int) -> String {
+        """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
+        viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(fontSize)">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(titleX)" y="20" font-size="14" font-weight="bold">\(escapeXML(title))</text>
+
+        """
+    }
+
+    /// The frame around the plot area, the x label under it and the y label turned along its left side.
+    static func box(
+        left: Double, top: Double, plotWidth: Double, plotHeight: Double, height: Double, xLabel: String,
+        yLabel: String
+    ) -> String {
+        func f(_ value: Double) -> String { String(format: "%.1f", value) }
+        return "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" "
+            + "fill=\"none\" stroke=\"#333\"/>\n"
+            + "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">"
+            + "\(escapeXML(xLabel))</text>\n"
+            + "<text transform=\"translate(16 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">"
+            + "\(escapeXML(yLabel))</text>\n"
+    }
 }
 
 /// `text` with XML's special characters escaped.

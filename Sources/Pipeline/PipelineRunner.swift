@@ -3,6 +3,7 @@ import GeoRaster
 import LandCoverData
 import Mapping
 import NeuralNet
+import Reports
 import Training
 
 #if canImport(Glibc)
@@ -19,33 +20,6 @@ public struct PipelineEvent: Sendable, Codable, Equatable {
     public var elapsed: Double
     /// A short note (counts, output path).
     public var note: String?
-}
-
-/// What a finished run recorded (`run.json`).
-public struct RunManifest: Sendable, Codable {
-    /// Spec name.
-    public var name: String
-    /// Spec file.
-    public var spec: String
-    /// landcover version.
-    public var landcoverVersion: String
-    /// GDAL version.
-    public var gdalVersion: String
-    /// Input path → content checksum (FNV-1a over 8-byte words, hex) and size in bytes.
-    public var inputs: [String: InputRecord]
-    /// Stage → seconds it took (0 when skipped).
-    public var stageSeconds: [String: Double]
-    /// Stages skipped because their output was complete and current.
-    public var skipped: [String]
-    /// Peak resident memory of the run in MB.
-    public var peakMemoryMB: Double
-    /// Input file record.
-    public struct InputRecord: Sendable, Codable {
-        /// Content checksum.
-        public var checksum: String
-        /// Bytes.
-        public var bytes: Int
-    }
 }
 
 /// Runs a validated `PipelineSpec` stage by stage; finished stages whose inputs and settings are unchanged are
@@ -130,17 +104,40 @@ public final class PipelineRunner {
                 wasSkipped ? "stage_skipped" : "stage_done", stage: name,
                 note: String(format: "%@, %.1f s", note, seconds[name]!))
         }
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let manifest = RunManifest(
+        var manifest = RunManifest(
             name: spec.name, spec: specFile.path, landcoverVersion: LandCover.version, gdalVersion: GDAL.version,
             inputs: [spec.safe.path: try checksum(spec.safe), spec.corine.path: try checksum(spec.corine)],
-            stageSeconds: seconds, skipped: skipped, peakMemoryMB: Double(usage.ru_maxrss) / 1024)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(encoder.encode(manifest), to: spec.output.appendingPathComponent("run.json"))
+            stageSeconds: seconds, skipped: skipped, peakMemoryMB: 0)
+        manifest.product = spec.safe.path
+        manifest.corine = spec.corine.path
+        manifest.started = ISO8601DateFormatter().string(from: start)
+        manifest.system = RunManifest.currentSystem
+        // The report shows the manifest, so it is written before the report stage and again after it.
+        try writeManifest(&manifest)
+        if let report = spec.report {
+            let stageStart = Date()
+            log("stage_start", stage: "report")
+            let (wasSkipped, note) = try runReport(report)
+            manifest.stageSeconds["report"] = Date().timeIntervalSince(stageStart)
+            if wasSkipped { manifest.skipped.append("report") }
+            log(
+                wasSkipped ? "stage_skipped" : "stage_done", stage: "report",
+                note: String(format: "%@, %.1f s", note, manifest.stageSeconds["report"]!))
+            try writeManifest(&manifest)
+        }
         log("run_done", note: spec.output.path)
         return manifest
+    }
+
+    /// Completes `manifest` with the peak memory and total time so far and writes it to `run.json`.
+    private func writeManifest(_ manifest: inout RunManifest) throws {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        manifest.peakMemoryMB = Double(usage.ru_maxrss) / 1024
+        manifest.totalSeconds = Date().timeIntervalSince(start)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(encoder.encode(manifest), to: spec.output.appendingPathComponent(RunManifest.fileName))
     }
 
     private func runChip(_ stage: PipelineSpec.ChipStage) throws -> (ChipStore, wasComplete: Bool) {
@@ -353,6 +350,27 @@ public final class PipelineRunner {
                 to: changeURL.path, provenance: ["MAP": "map.tif", "REFERENCE": spec.corine.lastPathComponent],
                 options: LandCoverMapWriter.Options(overwrite: true))
             return String(format: "agreement with CORINE %.1f %%", analysis.summary.agreementShare * 100)
+        }
+    }
+
+    /// The report reads every other stage's output, so its stamp holds their stamps and the checksums of the
+    /// training logs and statistics (not of `run.json`, whose timings change on every run).
+    private func runReport(_ stage: PipelineSpec.ReportStage) throws -> (skipped: Bool, note: String) {
+        let stamps = ["evaluate", "noise", "map", "change"].map {
+            (try? String(contentsOf: spec.output.appendingPathComponent(".stamps/\($0).key"), encoding: .utf8)) ?? ""
+        }
+        let files = [
+            "stats.json", "classifier/training.json", "segmenter/training.json",
+        ].map { spec.output.appendingPathComponent($0) }.filter { FileManager.default.fileExists(atPath: $0.path) }
+        let parts = ["\(stage.previewSize)", spec.safe.path, spec.corine.path] + stamps
+        if !FileManager.default.fileExists(atPath: spec.output.appendingPathComponent("report.html").path) {
+            try? FileManager.default.removeItem(at: spec.output.appendingPathComponent(".stamps/report.key"))
+        }
+        return try stamped("report", parts, models: files) {
+            var options = RunReport.Options()
+            options.previewSize = stage.previewSize
+            let html = try RunReport.write(from: spec.output, options: options)
+            return html.lastPathComponent
         }
     }
 

@@ -32,6 +32,8 @@ public struct PipelineSpec: Sendable, Equatable {
     public var map: MapStage?
     /// The map against CORINE, when the spec has a `change` stage.
     public var change: ChangeStage?
+    /// The HTML and Markdown report of the run, when the spec has a `report` stage.
+    public var report: ReportStage?
 
     /// The `classifier` stage: `landcover train classifier` on the chips.
     public struct ClassifierStage: Sendable, Equatable {
@@ -83,6 +85,12 @@ public struct PipelineSpec: Sendable, Equatable {
         public var confidenceThreshold: UInt8?
     }
 
+    /// The `report` stage: `landcover report` on the output directory, after every other stage.
+    public struct ReportStage: Sendable, Equatable {
+        /// Longest side of the map previews in pixels.
+        public var previewSize = 480
+    }
+
     /// The `chip` stage.
     public struct ChipStage: Sendable, Equatable {
         /// Bands in storage order.
@@ -98,7 +106,9 @@ public struct PipelineSpec: Sendable, Equatable {
     }
 
     /// The stages this build runs, in execution order.
-    public static let knownStages = ["chip", "stats", "classifier", "segmenter", "evaluate", "noise", "map", "change"]
+    public static let knownStages = [
+        "chip", "stats", "classifier", "segmenter", "evaluate", "noise", "map", "change", "report",
+    ]
 
     /// Reads and validates a spec file.
     public static func load(_ file: URL) throws -> PipelineSpec {
@@ -198,6 +208,7 @@ private struct SpecReader {
         if stages.keys.contains("noise") { spec.noise = try noiseStage(stages["noise"]) }
         if stages.keys.contains("map") { spec.map = try mapStage(stages["map"]) }
         if stages.keys.contains("change") { spec.change = try changeStage(stages["change"]) }
+        if stages.keys.contains("report") { spec.report = try reportStage(stages["report"]) }
         let trains = spec.classifier != nil || spec.segmenter != nil
         if trains && spec.chip == nil { throw fail("stages", "training needs the chip stage") }
         if spec.noise != nil && spec.classifier == nil { throw fail("stages.noise", "needs the classifier stage") }
@@ -326,6 +337,12 @@ private struct SpecReader {
         return PipelineSpec.ChangeStage(
             confidenceThreshold: try integer(map, "confidence_threshold", at: "stages.change.", in: 0...100).map(
                 UInt8.init))
+    }
+
+    func reportStage(_ value: Any?) throws -> PipelineSpec.ReportStage {
+        let map = try mapping(value ?? [String: Any](), at: "stages.report", allowed: ["preview_size"])
+        return PipelineSpec.ReportStage(
+            previewSize: try integer(map, "preview_size", at: "stages.report.", in: 64...4096) ?? 480)
     }
 
     func chipStage(_ value: Any?) throws -> PipelineSpec.ChipStage {

@@ -189,21 +189,12 @@ public enum Thumbnail {
         let planes = rgb.count == 3 ? rgb : [0]
         let size = source.size
         let area = size * size
-        let dataset = try Dataset.create(
-            "", driver: "MEM", width: size, height: size, bands: planes.count, type: .byte)
-        for (number, plane) in planes.enumerated() {
-            let bytes = (0..<area).map { pixel -> UInt8 in
+        let values = planes.map { plane in
+            (0..<area).map { pixel -> UInt8 in
                 let value = image[plane * area + pixel] / whiteReflectance * 255
                 return UInt8(max(0, min(255, value.rounded())))
             }
-            try dataset.band(number + 1).write(bytes, window: PixelWindow(column: 0, row: 0, width: size, height: size))
         }
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        try dataset.translate(to: temporary.path, arguments: ["-of", "PNG"]).close()
-        try? FileManager.default.removeItem(
-            at: temporary.deletingLastPathComponent().appendingPathComponent("\(temporary.lastPathComponent).aux.xml"))
-        guard rename(temporary.path, url.path) == 0 else {
-            throw TrainingError("\(url.path): cannot rename into place: \(String(cString: strerror(errno)))")
-        }
+        try PNGImage.write(planes: values, width: size, height: size, to: url)
     }
 }

@@ -40,7 +40,7 @@ func expectOneLineFailure(
 
 @Suite struct HelpTextTests {
     /// The pinned help: regenerate the fixture deliberately when the interface changes.
-    @Test(arguments: ["", "chip", "info", "stats", "sample-data", "run", "map", "change"])
+    @Test(arguments: ["", "chip", "info", "stats", "sample-data", "run", "map", "change", "report"])
     func helpIsPinned(_ subcommand: String) throws {
         let command: any ParsableCommand.Type =
             subcommand.isEmpty
@@ -56,6 +56,19 @@ func expectOneLineFailure(
         }
         let pinned = try String(contentsOf: fixture, encoding: .utf8)
         #expect(help == pinned, "help of '\(subcommand)' changed; rerun with LANDCOVER_RECORD_HELP=1 if intended")
+    }
+}
+
+@Suite struct ReportCommandTests {
+    /// A folder that holds no landcover outputs, or none at all, fails in one line naming it.
+    @Test func refusesAFolderWithoutOutputs() throws {
+        let directory = TemporaryDirectory()
+        expectOneLineFailure(
+            try landcover(["report", directory.url.path]),
+            mentioning: [directory.url.path, "not a landcover output directory"])
+        expectOneLineFailure(
+            try landcover(["report", directory.path("absent")]), mentioning: ["absent: no such directory"])
+        #expect(!FileManager.default.fileExists(atPath: directory.path("report.html")))
     }
 }
 

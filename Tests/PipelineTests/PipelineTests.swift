@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Reports
 import TestSupport
 
 @testable import LandCoverData
@@ -97,6 +98,7 @@ import TestSupport
           noise: {top: 3}
           map: {window: 128, overlap: 16, batch_size: 2, minimum_mapping_unit: 1, polygons: true}
           change: {}
+          report: {preview_size: 240}
         """
     }
 
@@ -117,13 +119,14 @@ import TestSupport
             "classifier/model.safetensors", "segmenter/model.safetensors", "evaluation/classifier/evaluation.md",
             "evaluation/segmenter/evaluation.json", "evaluation/segmenter/confusion-corine-l1.svg", "noise/noise.json",
             "maps/map.tif", "maps/map.level1.tif", "maps/map.generalized.tif", "maps/map.gpkg", "change/change.tif",
-            "change/change.md",
+            "change/change.md", "report.html", "report.md", "report-images/preview-map.png",
         ] {
             #expect(files.fileExists(atPath: spec.output.appendingPathComponent(path).path), "\(path)")
         }
+        try Self.expectReportRenders(spec.output)
         let second = try PipelineRunner(spec: spec, specFile: specURL).run()
         #expect(
-            Set(second.skipped) == ["chip", "classifier", "segmenter", "evaluate", "noise", "map", "change"],
+            Set(second.skipped) == ["chip", "classifier", "segmenter", "evaluate", "noise", "map", "change", "report"],
             "\(second.skipped)")
 
         try Self.spec(product: sample.product, corine: sample.corine, segmenterEpochs: 2)
@@ -131,6 +134,27 @@ import TestSupport
         let edited = try PipelineSpec.load(specURL)
         let third = try PipelineRunner(spec: edited, specFile: specURL).run()
         #expect(Set(third.skipped) == ["chip", "classifier", "noise"], "\(third.skipped)")
+        #expect(third.stageSeconds["report"] != nil)
+    }
+
+    /// The run's report has every section, records the run in `run.json`, and renders in headless Chromium: not
+    /// blank, every image decoded (three map previews and the noise thumbnails).
+    static func expectReportRenders(_ output: URL) throws {
+        let html = try String(contentsOf: output.appendingPathComponent("report.html"), encoding: .utf8)
+        for section in ["summary", "maps", "data", "classifier", "segmenter", "noise", "change", "manifest"] {
+            #expect(html.contains("<section id=\"\(section)\">"), "\(section)")
+        }
+        let manifest = try JSONDecoder().decode(
+            RunManifest.self, from: Data(contentsOf: output.appendingPathComponent("run.json")))
+        #expect(manifest.product != nil && manifest.corine != nil && manifest.started != nil)
+        #expect(manifest.stageSeconds["report"] != nil && manifest.system != nil)
+        guard Browser.shouldRun else { return }
+        try #require(Browser.executable != nil, "\(Browser.missing)")
+        let rendering = try Browser.render(
+            output.appendingPathComponent("report.html"), screenshot: output.appendingPathComponent("screenshot.png"))
+        #expect(rendering.images >= 6, "\(rendering.images) images")
+        #expect(rendering.brokenImages == 0)
+        #expect(!rendering.isBlank, "variance \(rendering.variance)")
     }
 
     /// Stage dependencies are checked before any work.

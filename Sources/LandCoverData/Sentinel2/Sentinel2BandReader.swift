@@ -134,6 +134,24 @@ public final class Sentinel2BandReader {
         }
     }
 
+    /// Raw DNs of the whole grid averaged down to `width`×`height`, band-sequential [bands.count, height, width]:
+    /// a preview. GDAL reads the JPEG 2000 files' reduced resolutions, so a whole tile costs seconds, not a full
+    /// decode. No-data pixels (DN 0) are averaged in with their neighbours.
+    public func readOverview(width: Int, height: Int) throws -> [UInt16] {
+        precondition(width > 0 && height > 0, "An overview has at least one pixel.")
+        var values = [UInt16](repeating: 0, count: bands.count * width * height)
+        try values.withUnsafeMutableBufferPointer { buffer in
+            for (i, source) in sources.enumerated() {
+                let plane = UnsafeMutableBufferPointer(
+                    rebasing: buffer[(i * width * height)..<((i + 1) * width * height)])
+                try source.band.read(
+                    PixelWindow(column: 0, row: 0, width: source.width, height: source.height), into: plane,
+                    outputWidth: width, outputHeight: height, resampling: .average)
+            }
+        }
+        return values
+    }
+
     /// L2A SCL classes for the window at 10 m ([window.height * window.width]); throws if the product has none.
     public func readSceneClassification(_ window: PixelWindow) throws -> [UInt8] {
         try validate(window)
