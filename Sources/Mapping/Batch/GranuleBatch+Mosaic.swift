@@ -133,7 +133,9 @@ extension GranuleBatch {
             "links": links,
             "assets": assets,
         ]
-        try JSONSerialization.data(withJSONObject: collection, options: [.prettyPrinted, .sortedKeys]).write(
+        try JSONSerialization.data(
+            withJSONObject: collection, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        ).write(
             to: outputDirectory.appendingPathComponent(Self.collectionName), options: .atomic)
     }
 }

@@ -215,7 +215,7 @@ public struct GranuleBatch {
             ranks: group.size, seconds: (ContinuousClock.now - started).seconds, granules: all,
             mosaics: mosaics.map(\.name), collection: Self.collectionName)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(summary).write(
             to: outputDirectory.appendingPathComponent(Self.summaryName), options: .atomic)
         return (summary, Int(failedCount[0]))
