@@ -50,7 +50,9 @@ let package = Package(
             dependencies: ["LandCoverData", "NeuralNet", "TensorCore", "Metrics", "GeoRaster", "Cluster"]),
 
         // MARK: Maps: prediction, COG writer, styles, STAC, change
-        .target(name: "Mapping", dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore"]),
+        .target(
+            name: "Mapping",
+            dependencies: ["LandCoverData", "GeoRaster", "Metrics", "NeuralNet", "TensorCore", "Cluster"]),
 
         // MARK: Reports: HTML and Markdown from a run's outputs (tables, SVG plots, PNG map previews)
         .target(name: "Reports", dependencies: ["Metrics", "Training", "Mapping", "LandCoverData", "GeoRaster"]),

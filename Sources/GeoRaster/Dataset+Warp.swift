@@ -91,6 +91,37 @@ extension Dataset {
         return Dataset(handle: handle, path: destination)
     }
 
+    /// Writes a VRT mosaic of the raster files `sources` to `destination` with `gdalbuildvrt` semantics and returns
+    /// it, for example `buildVRT(to: "mosaic.vrt", sources: ["a.tif", "b.tif"], arguments: ["-srcnodata", "0"])`.
+    /// The sources must share a CRS (GDAL refuses others with a warning and leaves them out: this throws instead).
+    ///
+    /// The corresponding C function is `GDALBuildVRT`.
+    @discardableResult
+    public static func buildVRT(to destination: String, sources: [String], arguments: [String] = []) throws
+        -> Dataset
+    {
+        precondition(!sources.isEmpty, "A VRT mosaic needs at least one source.")
+        let argv = StringList(arguments)
+        guard let vrtOptions = GDALBuildVRTOptionsNew(argv.pointer, nil) else {
+            throw GDALError(code: 0, message: "invalid buildvrt options \(arguments)", call: "GDALBuildVRTOptionsNew")
+        }
+        defer { GDALBuildVRTOptionsFree(vrtOptions) }
+        let names = StringList(sources)
+        var usageError: Int32 = 0
+        let handle = try withGDALErrors("GDALBuildVRT(\(destination))") {
+            GDALBuildVRT(destination, Int32(sources.count), nil, names.constPointer, vrtOptions, &usageError)
+        }
+        let dataset = Dataset(handle: handle, path: destination)
+        let listed = dataset.fileList.filter { $0 != destination }.count
+        guard listed >= sources.count else {
+            throw GDALError(
+                code: 0,
+                message: "\(sources.count - listed) of \(sources.count) sources left out (another CRS or band layout?)",
+                call: "GDALBuildVRT(\(destination))")
+        }
+        return dataset
+    }
+
     /// Copies vector layers with `ogr2ogr` semantics (`GDALVectorTranslate`), for example an in-memory subset:
     /// `vectorTranslate(to: "", arguments: ["-f", "Memory", "-spat", …])`.
     public func vectorTranslate(to destination: String, arguments: [String]) throws -> Dataset {

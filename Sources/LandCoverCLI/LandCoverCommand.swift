@@ -29,7 +29,9 @@ public struct LandCoverCommand: ParsableCommand {
             try command.run()
         } catch {
             let readable = ReadableError.isFoundationError(error) ? ReadableError(error) : error
-            if let world = Cluster.existingWorld, world.size > 1 {
+            // An `ExitCode` is an outcome all ranks reached together (a batch with failed granules), not one rank's
+            // error: every rank exits with it normally.
+            if let world = Cluster.existingWorld, world.size > 1, !(error is ExitCode) {
                 world.abort("Error: rank \(world.rank) of \(world.size): \(message(for: readable))")
             }
             exit(withError: readable)

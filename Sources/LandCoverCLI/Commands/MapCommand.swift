@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import LandCoverData
 import Mapping
@@ -20,16 +21,31 @@ struct MapCommand: ParsableCommand {
 
             With a classifier checkpoint the output is a GeoPackage (--out chips.gpkg) of chip footprints with their \
             multi-label predictions.
+
+            Several granules (--safe repeated, or --safe-list) go to --out-dir, each as <out-dir>/T<tile>_<yyyymmdd>.tif \
+            with the same products; then <out-dir> gets one VRT mosaic per CRS and level (mosaic-EPSG<code>.vrt), a \
+            STAC collection.json and a summary.json. Under `mpirun -np N` the granules are shared out among the N \
+            processes. A failed granule is reported and retried (--retries), the others go on, and the run exits \
+            non-zero if one still fails. Granules whose outputs all exist are skipped (unless --overwrite).
             """)
 
     @Option(help: "Checkpoint (.safetensors): a segmenter, or a classifier for chip maps.")
     var model: String
 
-    @Option(help: "Sentinel-2 product: .SAFE directory, its MTD_MSI*.xml, or the .zip.")
-    var safe: String
+    @Option(help: "Sentinel-2 product: .SAFE directory, its MTD_MSI*.xml, or the .zip (repeat it with --out-dir).")
+    var safe: [String] = []
+
+    @Option(help: "A file listing Sentinel-2 products, one a line (# comments), for --out-dir.")
+    var safeList: String?
 
     @Option(help: "Output map (.tif), or GeoPackage (.gpkg) for a classifier.")
-    var out: String
+    var out: String?
+
+    @Option(help: "Folder for the maps of several granules, their mosaics, STAC collection and summary.")
+    var outDir: String?
+
+    @Option(help: "Further attempts for a granule that fails, with --out-dir.")
+    var retries: Int = 1
 
     @Option(help: "CORINE levels to map, comma-separated (default: every level the model gives).")
     var levels: String?
@@ -64,8 +80,8 @@ struct MapCommand: ParsableCommand {
     @Option(help: "UTM zone of a multi-zone product, as an EPSG code (default: the first).")
     var epsg: Int?
 
-    @Option(help: "Compute threads (oneDNN and OpenBLAS).")
-    var threads: Int = 2
+    @Option(help: "Compute threads (oneDNN and OpenBLAS; default: 2, or the cores per rank under mpirun).")
+    var threads: Int?
 
     @Flag(help: "Replace existing outputs.")
     var overwrite = false
@@ -76,7 +92,7 @@ struct MapCommand: ParsableCommand {
     func validate() throws {
         guard window >= 32 else { throw ValidationError("--window must be at least 32 pixels.") }
         guard overlap >= 0 && overlap < window else { throw ValidationError("--overlap must be in 0..<window.") }
-        guard batchSize >= 1, threads >= 1 else {
+        guard batchSize >= 1, threads ?? 1 >= 1 else {
             throw ValidationError("--batch-size and --threads must be positive.")
         }
         guard chipSize >= 8 else { throw ValidationError("--chip-size must be at least 8 pixels.") }
@@ -85,6 +101,22 @@ struct MapCommand: ParsableCommand {
             throw ValidationError("--minimum-mapping-unit must be positive.")
         }
         _ = try parsedLevels()
+        guard retries >= 0 else { throw ValidationError("--retries must be at least 0.") }
+        if outDir != nil {
+            guard out == nil, polygons == nil else {
+                throw ValidationError("--out and --polygons name one granule's outputs: not with --out-dir.")
+            }
+            guard !safe.isEmpty || safeList != nil else {
+                throw ValidationError("--out-dir needs granules: --safe (repeated) or --safe-list.")
+            }
+        } else {
+            guard out != nil, safe.count == 1, safeList == nil else {
+                throw ValidationError("Map one granule with --safe and --out, or several with --out-dir.")
+            }
+            guard !Cluster.isDistributed else {
+                throw ValidationError("Under mpirun, map granules with --out-dir (every rank would write --out).")
+            }
+        }
     }
 
     func parsedLevels() throws -> [CorineLevel]? {
@@ -98,20 +130,24 @@ struct MapCommand: ParsableCommand {
     }
 
     func run() throws {
-        setThreads(threads)
+        let threadCount = setComputeThreads(threads)
         let modelURL = URL(fileURLWithPath: model)
         let (_, metadata) = try Checkpoint.load(from: modelURL)
-        if metadata.architecture.kind == .classifier || metadata.architecture.kind == .fastaiClassifier {
-            try runChips(modelURL)
+        let isClassifier = metadata.architecture.kind == .classifier || metadata.architecture.kind == .fastaiClassifier
+        if let outDir {
+            if isClassifier {
+                throw MappingError(path: model, problem: "is a classifier; --out-dir maps granules with a segmenter")
+            }
+            try runBatch(mapping(modelURL, threads: threadCount), outDir: outDir)
             return
         }
-        var job = GranuleMapping(model: modelURL, product: safe, output: out)
-        job.epsg = epsg
-        job.levels = try parsedLevels()
-        job.options = PredictionOptions(
-            window: window, overlap: overlap, batchSize: batchSize, levels: [], confidence: confidence)
-        job.writer = LandCoverMapWriter.Options(compression: compression, threads: threads, overwrite: overwrite)
-        job.minimumMappingUnit = minimumMappingUnit
+        let (safe, out) = (self.safe[0], self.out!)
+        if isClassifier {
+            try runChips(modelURL, safe: safe, out: out)
+            return
+        }
+        var job = try mapping(modelURL, threads: threadCount)
+        (job.product, job.output) = (safe, out)
         job.polygons = polygons
         let reporter = ProgressReporter(task: "map", unit: "bands", forceJSON: jsonProgress)
         let result = try job.run(codeVersion: "landcover \(LandCover.version)") {
@@ -131,7 +167,19 @@ struct MapCommand: ParsableCommand {
                 prediction.modelSeconds, prediction.blendSeconds, result.writeSeconds))
     }
 
-    private func runChips(_ modelURL: URL) throws {
+    /// The single-granule job these options describe, without product and output.
+    func mapping(_ modelURL: URL, threads: Int) throws -> GranuleMapping {
+        var job = GranuleMapping(model: modelURL, product: "", output: "")
+        job.epsg = epsg
+        job.levels = try parsedLevels()
+        job.options = PredictionOptions(
+            window: window, overlap: overlap, batchSize: batchSize, levels: [], confidence: confidence)
+        job.writer = LandCoverMapWriter.Options(compression: compression, threads: threads, overwrite: overwrite)
+        job.minimumMappingUnit = minimumMappingUnit
+        return job
+    }
+
+    private func runChips(_ modelURL: URL, safe: String, out: String) throws {
         guard out.lowercased().hasSuffix(".gpkg") else {
             throw MappingError(path: out, problem: "a classifier's chip map is a GeoPackage: name it .gpkg")
         }

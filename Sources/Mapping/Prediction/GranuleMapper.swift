@@ -61,6 +61,47 @@ public struct GranuleMapping {
         URL(fileURLWithPath: path).deletingPathExtension().path + suffix
     }
 
+    /// The levels this job maps with a model of `hierarchy`, coarsest first; a level deeper than the model's is an
+    /// error.
+    public func mappedLevels(_ hierarchy: ClassHierarchy) throws -> [CorineLevel] {
+        let levels = (levels ?? hierarchy.levels).sorted { $0.rawValue < $1.rawValue }
+        if let deeper = levels.first(where: { $0.rawValue > hierarchy.modelLevel.rawValue }) {
+            throw MappingError(
+                path: model.path,
+                problem:
+                    "maps CORINE level \(hierarchy.modelLevel.rawValue) only; level \(deeper.rawValue) was asked for")
+        }
+        return levels
+    }
+
+    /// The map files of each of `levels` (coarsest first; the last is the deepest, written at `output`).
+    public func plannedMapFiles(levels: [CorineLevel]) -> [(level: CorineLevel, files: MapFiles)] {
+        levels.map {
+            (level: $0, files: MapFiles(map: mapPath($0, deepest: levels.last!), confidence: options.confidence))
+        }
+    }
+
+    /// The files of the generalised map, when a minimum mapping unit is set.
+    var generalizedMapFiles: MapFiles? {
+        minimumMappingUnit.map { _ in
+            MapFiles(map: Self.sibling(of: output, suffix: ".generalized.tif"), confidence: false)
+        }
+    }
+
+    /// Every file a finished run over `levels` leaves: maps with their sidecars and STAC items, the generalised map
+    /// and the polygons when asked for.
+    public func outputFiles(levels: [CorineLevel]) -> [String] {
+        var files = plannedMapFiles(levels: levels).flatMap {
+            $0.files.all + [Self.stacItemPath(of: $0.files.map)]
+        }
+        files += generalizedMapFiles?.all ?? []
+        if let polygons { files.append(polygons) }
+        return files
+    }
+
+    /// The STAC item written beside a map: `map.tif` → `map.stac.json`.
+    public static func stacItemPath(of map: String) -> String { sibling(of: map, suffix: ".stac.json") }
+
     /// The resumable work directory, `<output>.partial`.
     public var workDirectory: URL { URL(fileURLWithPath: output + ".partial") }
 
@@ -73,25 +114,12 @@ public struct GranuleMapping {
         let mapModel = try MapModel(url: model)
         let segmenter = try mapModel.segmenter()
         let hierarchy = try mapModel.hierarchy()
-        let levels = (levels ?? hierarchy.levels).sorted { $0.rawValue < $1.rawValue }
-        if let deeper = levels.first(where: { $0.rawValue > hierarchy.modelLevel.rawValue }) {
-            throw MappingError(
-                path: model.path,
-                problem:
-                    "maps CORINE level \(hierarchy.modelLevel.rawValue) only; level \(deeper.rawValue) was asked for")
-        }
-        let deepest = levels.last!
+        let levels = try mappedLevels(hierarchy)
         var options = self.options
         options.levels = levels
-        var plannedMaps = levels.map {
-            (level: $0, files: MapFiles(map: mapPath($0, deepest: deepest), confidence: options.confidence))
-        }
-        var planned = plannedMaps.flatMap { $0.files.all + [Self.sibling(of: $0.files.map, suffix: ".stac.json")] }
-        let generalizedFiles = minimumMappingUnit.map { _ in
-            MapFiles(map: Self.sibling(of: output, suffix: ".generalized.tif"), confidence: false)
-        }
-        planned += generalizedFiles?.all ?? []
-        if let polygons { planned.append(polygons) }
+        var plannedMaps = plannedMapFiles(levels: levels)
+        let generalizedFiles = generalizedMapFiles
+        let planned = outputFiles(levels: levels)
         if !writer.overwrite, let existing = planned.first(where: { FileManager.default.fileExists(atPath: $0) }) {
             throw MappingError(path: existing, problem: "exists; pass --overwrite to replace it")
         }
@@ -143,7 +171,7 @@ public struct GranuleMapping {
             let item = try writer.stacItem(
                 id: "\(product.productName)-landcover-l\(level.rawValue)", files: files, grid: grid, datetime: date,
                 provenance: items)
-            let stacPath = Self.sibling(of: files.map, suffix: ".stac.json")
+            let stacPath = Self.stacItemPath(of: files.map)
             try item.write(to: URL(fileURLWithPath: stacPath), options: .atomic)
         }
         let deepestMap = plannedMaps.last!.files.map
@@ -161,7 +189,7 @@ public struct GranuleMapping {
         }
         try? FileManager.default.removeItem(at: workDirectory)
         return Outputs(
-            maps: plannedMaps, stacItems: plannedMaps.map { Self.sibling(of: $0.files.map, suffix: ".stac.json") },
+            maps: plannedMaps, stacItems: plannedMaps.map { Self.stacItemPath(of: $0.files.map) },
             generalized: generalized, polygons: polygonResult, prediction: prediction,
             writeSeconds: (ContinuousClock.now - started).seconds, grid: grid)
     }
