@@ -255,9 +255,10 @@ import TestSupport
 
         let resumed = try Self.mpirun(command)
         #expect(resumed.status == 0, "\(resumed.output)\n\(resumed.error)")
+        // The kill comes when the first band is reported; the blending thread may have written more by then.
+        let resumedBands = resumed.output.firstMatch(of: /resumed after (\d+) bands/).flatMap { Int($0.1) } ?? 0
         #expect(
-            resumed.output.contains("T35VMF_20180520: mapped by rank")
-                && resumed.output.contains("resumed after 1 bands"), "\(resumed.output)")
+            resumed.output.contains("T35VMF_20180520: mapped by rank") && resumedBands >= 1, "\(resumed.output)")
         let summary = try Self.summary(out)
         #expect(summary.values.allSatisfy { $0["status"] as? String != "failed" } && summary.count == 2)
         try Self.expectMosaic(
