@@ -264,14 +264,8 @@ struct TrainingRunOptions: ParsableArguments {
     /// The division of each step over this job's ranks and `--accumulate`; also sets the compute threads (under
     /// `mpirun`, the machine's cores shared among the ranks started on it, unless `--threads`).
     func parallelism() -> DataParallelism {
-        let world = Cluster.world
-        let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
-        if let threads {
-            setThreads(threads)
-        } else if world.size > 1 {
-            setThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1)))
-        }
-        return DataParallelism(group: world, accumulation: accumulate)
+        if let count = threads ?? coresPerRank() { setThreads(count) }
+        return DataParallelism(group: Cluster.world, accumulation: accumulate)
     }
 
     /// Trains with this job's division of each step: rank 0 prints `header` (with the division when there is one),

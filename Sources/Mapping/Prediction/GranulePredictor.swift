@@ -50,12 +50,13 @@ public struct PredictionOptions: Sendable, Equatable, Codable {
 /// before it to restore the accumulator's overlap (its rows are not written again). Windows without a valid pixel
 /// are skipped.
 ///
-/// Reading, the network and blending overlap: the next band's strip is read on its own thread while the current
-/// band's windows run through the network, and each batch is blended on another thread while the next one runs.
+/// Reading, the network and blending overlap: the next two bands' strips are read on their own thread while the
+/// current band's windows run through the network, and each batch is blended on another thread while the next ones
+/// run.
 ///
 /// Memory: the accumulator (4 · (classes + 1) · window · width bytes; 25 classes, 256-px windows and 10 980 px:
-/// 0.3 GB), two input strips (4 · bands · window · width each), two batches and the network's activations;
-/// independent of the number of rows.
+/// 0.3 GB), three input strips (4 · bands · window · width each), up to five batches of logits (four waiting to be
+/// blended) and the network's activations; independent of the number of rows.
 public final class GranulePredictor {
     /// The network.
     public let model: any SegmentationModel
@@ -236,7 +237,7 @@ public final class GranulePredictor {
                     defer { inFlight.signal() }
                     yieldToTheNetwork()
                     let started = clock.now
-                    sums.add { accumulator, weights in
+                    sums.withBuffers { accumulator, weights in
                         logits.withUnsafeBufferPointer { logits in
                             for (k, column) in batch.enumerated() {
                                 blender.add(
@@ -260,7 +261,7 @@ public final class GranulePredictor {
                 blending.async {
                     let started = clock.now
                     var bytes = [UInt8](repeating: 0, count: planesPerBand * band.rows.count * width)
-                    sums.add { accumulator, weights in
+                    sums.withBuffers { accumulator, weights in
                         valid.withUnsafeBufferPointer { valid in
                             bytes.withUnsafeMutableBufferPointer { bytes in
                                 finaliser.finalise(
@@ -416,7 +417,7 @@ private final class BlendBuffers: @unchecked Sendable {
 
     /// Moves every plane's values `offset` scalars up, keeping the first `kept` after the move, and zeroes the rest.
     func shift(by offset: Int, keeping kept: Int) {
-        add { accumulator, weights in
+        withBuffers { accumulator, weights in
             for start in (0..<classes).map({ accumulator + $0 * plane }) + [weights] {
                 if kept > 0 && offset > 0 { memmove(start, start + offset, kept * 4) }
                 (start + kept).update(repeating: 0, count: plane - kept)
@@ -444,7 +445,8 @@ private final class BlendBuffers: @unchecked Sendable {
     }
 
     /// Calls `body` with the accumulator and the weights.
-    func add<Result>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Result) rethrows
+    func withBuffers<Result>(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Result)
+        rethrows
         -> Result
     {
         try accumulator.withUnsafeMutableBufferPointer { accumulator in
